@@ -1,0 +1,196 @@
+import { Command, Option } from 'commander';
+import type { OperationOutcome } from '../workflows/types';
+import { CliError, EXIT } from './exitCodes';
+import { runCleanup, runDeploy, runRollback, type StartResult } from './commands/operations';
+import { runHistory, runLogs, runProviderInfo, runProviders, runProviderTest, runStatus } from './commands/reads';
+
+/** Everything a command prints goes through here: human text to stdout, progress to stderr, or JSON. */
+export interface Output {
+  json: boolean;
+  info(line: string): void;
+  progress(line: string): void;
+  data(value: unknown): void;
+}
+
+function output(json: boolean): Output {
+  return {
+    json,
+    info: (line) => {
+      if (!json) process.stdout.write(`${line}\n`);
+    },
+    progress: (line) => process.stderr.write(`${line}\n`),
+    data: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+  };
+}
+
+const configOption = () => new Option('-c, --config <file>', 'the fraises.yaml to read').default('fraises.yaml');
+const jsonOption = () => new Option('--json', 'print JSON instead of text');
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('fraisier')
+    .description('Deploy, roll back and clean up services ("fraises") through durable Temporal workflows.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 the operation failed, 2 bad input/config or Temporal unreachable, 3 the target is locked.
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, FRAISIER_TASK_QUEUE,
+FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs).`,
+  );
+
+  const finishOperation = (out: Output, result: StartResult<OperationOutcome>) => {
+    exitCode = result.exitCode;
+    if (out.json) out.data(result);
+  };
+
+  program
+    .command('deploy')
+    .description('deploy a version of a fraise to an environment')
+    .argument('<fraise>')
+    .argument('<environment>')
+    .requiredOption('-v, --version <version>', 'the version to deploy (image tag, release name)')
+    .option('--ttl <duration>', 'ephemeral deployment: cleanup removes it after this long (e.g. 24h)')
+    .option('--wait-lock', 'if the target is busy, wait for the running operation to finish, then deploy')
+    .option('--wait-lock-timeout <duration>', 'how long --wait-lock may wait', '30m')
+    .option('--ready-timeout <duration>', 'how long to wait for the release to come up', '5m')
+    .option('--requested-by <who>', 'recorded as who asked (default: user@host)')
+    .option('--no-wait', 'start the workflow and return without waiting for its result')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (fraise: string, environment: string, opts: DeployCliOptions) => {
+      const out = output(Boolean(opts.json));
+      finishOperation(out, await runDeploy(out, fraise, environment, opts));
+    });
+
+  program
+    .command('rollback')
+    .description('put the previous recorded release (or --to <version>) back, without rebuilding')
+    .argument('<fraise>')
+    .argument('<environment>')
+    .option('--to <version>', 'a recorded version to go back to')
+    .option('--wait-lock', 'if the target is busy, wait for the running operation to finish, then roll back')
+    .option('--wait-lock-timeout <duration>', 'how long --wait-lock may wait', '30m')
+    .option('--ready-timeout <duration>', 'how long to wait for the release to come up', '5m')
+    .option('--requested-by <who>', 'recorded as who asked (default: user@host)')
+    .option('--no-wait', 'start the workflow and return without waiting for its result')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (fraise: string, environment: string, opts: RollbackCliOptions) => {
+      const out = output(Boolean(opts.json));
+      finishOperation(out, await runRollback(out, fraise, environment, opts));
+    });
+
+  program
+    .command('status')
+    .description('what runs on a target: its recorded release, any operation holding its lock, the live provider status')
+    .argument('<fraise>')
+    .argument('<environment>')
+    .option('--no-live', 'skip asking the provider (records and lock only)')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (fraise: string, environment: string, opts: { config: string; json?: boolean; live: boolean }) => {
+      exitCode = await runStatus(output(Boolean(opts.json)), fraise, environment, opts);
+    });
+
+  program
+    .command('history')
+    .description('recorded operations, newest first')
+    .argument('[fraise]')
+    .argument('[environment]')
+    .option('-n, --limit <n>', 'how many', '20')
+    .addOption(jsonOption())
+    .action(async (fraise: string | undefined, environment: string | undefined, opts: { limit: string; json?: boolean }) => {
+      exitCode = await runHistory(output(Boolean(opts.json)), fraise, environment, opts);
+    });
+
+  program
+    .command('logs')
+    .description("the service's recent logs, from the provider")
+    .argument('<fraise>')
+    .argument('<environment>')
+    .option('-n, --tail <lines>', 'how many lines', '100')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (fraise: string, environment: string, opts: { tail: string; config: string; json?: boolean }) => {
+      exitCode = await runLogs(output(Boolean(opts.json)), fraise, environment, opts);
+    });
+
+  program
+    .command('cleanup')
+    .description('stop and remove expired ephemeral deployments now (the hourly schedule does it too)')
+    .option('--older-than <duration>', 'ephemeral deployments without a TTL expire this long after they started', '24h')
+    .option('--dry-run', 'list what would be cleaned, change nothing')
+    .addOption(jsonOption())
+    .action(async (opts: { olderThan: string; dryRun?: boolean; json?: boolean }) => {
+      exitCode = await runCleanup(output(Boolean(opts.json)), opts);
+    });
+
+  program
+    .command('providers')
+    .description('the providers fraisier knows')
+    .addOption(jsonOption())
+    .action((opts: { json?: boolean }) => {
+      exitCode = runProviders(output(Boolean(opts.json)));
+    });
+
+  program
+    .command('provider-info')
+    .description("a provider's description and configuration keys")
+    .argument('<provider>')
+    .addOption(jsonOption())
+    .action((name: string, opts: { json?: boolean }) => {
+      exitCode = runProviderInfo(output(Boolean(opts.json)), name);
+    });
+
+  program
+    .command('provider-test')
+    .description("run a target's pre-flight checks (reachability, configuration) without changing anything")
+    .argument('<fraise>')
+    .argument('<environment>')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (fraise: string, environment: string, opts: { config: string; json?: boolean }) => {
+      exitCode = await runProviderTest(output(Boolean(opts.json)), fraise, environment, opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT.ok;
+    if (typeof code === 'string' && code.startsWith('commander.')) return EXIT.badInput;
+    if (err instanceof CliError) {
+      const wantsJson = argv.includes('--json');
+      if (wantsJson) {
+        process.stdout.write(`${JSON.stringify({ error: err.message, exitCode: err.exitCode, details: err.details ?? null }, null, 2)}\n`);
+      }
+      process.stderr.write(`fraisier: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`fraisier: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+export interface LockCliOptions {
+  waitLock?: boolean;
+  waitLockTimeout: string;
+  readyTimeout: string;
+  requestedBy?: string;
+  wait: boolean;
+  config: string;
+  json?: boolean;
+}
+export interface DeployCliOptions extends LockCliOptions {
+  version: string;
+  ttl?: string;
+}
+export interface RollbackCliOptions extends LockCliOptions {
+  to?: string;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,122 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { TargetKey } from '../activities/providers/contract';
+import { lockWorkflowId } from '../workflows/ids';
+import { progressQuery } from '../workflows/progress';
+import type { LockMemo } from '../workflows/types';
+import { CliError, EXIT } from './exitCodes';
+
+export interface LockHolder {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  operation: string;
+  version: string;
+  requestedBy: string;
+  since: Date;
+  step?: string;
+}
+
+/** Who holds the target's lock, or undefined when nothing runs under its workflow ID. */
+export async function lockHolder(client: Client, target: TargetKey): Promise<LockHolder | undefined> {
+  const workflowId = lockWorkflowId(target);
+  const handle = client.workflow.getHandle(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch {
+    return undefined;
+  }
+  if (description.status.name !== 'RUNNING') return undefined;
+  const memo = (description.memo ?? {}) as Partial<LockMemo>;
+  const step = await handle
+    .query(progressQuery)
+    .then((p) => p.current)
+    .catch(() => undefined);
+  return {
+    workflowId,
+    runId: description.runId,
+    workflowType: description.type,
+    operation: memo.operation ?? description.type,
+    version: memo.version ?? '?',
+    requestedBy: memo.requestedBy ?? '?',
+    since: description.startTime,
+    ...(step ? { step } : {}),
+  };
+}
+
+export function describeHolder(holder: LockHolder, now: Date = new Date()): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - holder.since.getTime()) / 1000));
+  const step = holder.step ? `, now at step "${holder.step}"` : '';
+  return `${holder.operation} of ${holder.version} requested by ${holder.requestedBy}, running since ${holder.since.toISOString()} (${seconds}s ago)${step} [workflow ${holder.workflowId} run ${holder.runId}]`;
+}
+
+export interface StartUnderLockOptions {
+  workflowType: string;
+  target: TargetKey;
+  args: unknown[];
+  memo: LockMemo;
+  searchAttributes: SearchAttributePair[];
+  taskQueue: string;
+  /** Queue behind the holder instead of being refused. */
+  waitLock: boolean;
+  waitLockTimeoutMs: number;
+  onWaiting?: (holder: LockHolder) => void;
+}
+
+/**
+ * Starts the workflow under the target's lock (its workflow ID). Held: refused with exit code 3 naming the
+ * holder, or with `waitLock`, waits for the holder's result (a long poll on its history, no polling loop)
+ * and tries again.
+ */
+export async function startUnderLock(client: Client, o: StartUnderLockOptions): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const workflowId = lockWorkflowId(o.target);
+  const deadline = Date.now() + o.waitLockTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.workflow.start(o.workflowType, {
+        workflowId,
+        taskQueue: o.taskQueue,
+        args: o.args,
+        memo: { ...o.memo },
+        typedSearchAttributes: o.searchAttributes,
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowExecutionTimeout: '2 hours',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    const holder = await lockHolder(client, o.target);
+    if (!holder) {
+      // It ended between our start and our look: try again, a bounded number of times.
+      if (attempt < 5) continue;
+      throw new CliError(`${workflowId} is busy and kept changing hands; try again`, EXIT.locked);
+    }
+    if (!o.waitLock) {
+      throw new CliError(
+        `${workflowId} is locked: ${describeHolder(holder)}. Wait for it, or run again with --wait-lock to queue behind it.`,
+        EXIT.locked,
+        holder,
+      );
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      throw new CliError(`${workflowId} is still locked after waiting: ${describeHolder(holder)}`, EXIT.locked, holder);
+    }
+    o.onWaiting?.(holder);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      client.workflow
+        .getHandle(workflowId, holder.runId)
+        .result()
+        .catch(() => undefined),
+      new Promise((r) => (timer = setTimeout(r, remaining))),
+    ]);
+    clearTimeout(timer);
+  }
+}

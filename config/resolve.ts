@@ -1,0 +1,69 @@
+import type { HealthCheckConfig, Target } from '../activities/providers/contract';
+import { ConfigError, formatPath } from './errors';
+import { quote } from './names';
+import { DEFAULT_HEALTH_HOST, DEFAULT_RETAIN, type FraisesConfig, type HealthCheckEntry } from './schema';
+
+/** Turns a health_check entry of the file into the contract's form (seconds, defaults filled in). */
+export function normaliseHealthCheck(entry: HealthCheckEntry | undefined): HealthCheckConfig | undefined {
+  if (!entry || entry.type === 'none') return undefined;
+  if (entry.type === 'tcp') {
+    return { type: 'tcp', host: entry.host, port: entry.port, timeoutSeconds: entry.timeout, intervalSeconds: entry.interval };
+  }
+  const check: HealthCheckConfig = {
+    type: 'http',
+    host: entry.host ?? DEFAULT_HEALTH_HOST,
+    path: entry.path ?? '/',
+    expectedStatus: entry.expected_status,
+    timeoutSeconds: entry.timeout,
+    intervalSeconds: entry.interval,
+  };
+  if (entry.url !== undefined) check.url = entry.url;
+  if (entry.port !== undefined) check.port = entry.port;
+  return check;
+}
+
+function names(record: Record<string, unknown>): string {
+  const keys = Object.keys(record);
+  return keys.length > 0 ? keys.join(', ') : '(none)';
+}
+
+/**
+ * The deploy target of one fraise in one environment. health_check and retain come from the
+ * environment, else the fraise, else the file's defaults (retain: 5; health check: none).
+ */
+export function resolveTarget(config: FraisesConfig, fraise: string, environment: string): Target {
+  const entry = Object.hasOwn(config.fraises, fraise) ? config.fraises[fraise] : undefined;
+  if (!entry) {
+    throw new ConfigError(config.file, [
+      { path: formatPath(['fraises', fraise]), message: `no fraise named ${quote(fraise)}`, allowed: names(config.fraises) },
+    ]);
+  }
+  const env = Object.hasOwn(entry.providers, environment) ? entry.providers[environment] : undefined;
+  if (!env) {
+    throw new ConfigError(config.file, [
+      {
+        path: formatPath(['fraises', fraise, 'providers', environment]),
+        message: `fraise ${quote(fraise)} has no environment named ${quote(environment)}`,
+        allowed: names(entry.providers),
+      },
+    ]);
+  }
+  const healthCheck = normaliseHealthCheck(env.health_check ?? entry.health_check ?? config.defaults?.health_check);
+  const target: Target = {
+    fraise,
+    environment,
+    provider: env.provider,
+    config: env.config,
+    retain: env.retain ?? entry.retain ?? config.defaults?.retain ?? DEFAULT_RETAIN,
+    configDir: config.configDir,
+  };
+  if (healthCheck) target.healthCheck = healthCheck;
+  return target;
+}
+
+/** Every target of the file, in file order (fraise by fraise, environment by environment). */
+export function listTargets(config: FraisesConfig): Target[] {
+  return Object.entries(config.fraises).flatMap(([fraise, entry]) =>
+    Object.keys(entry.providers).map((environment) => resolveTarget(config, fraise, environment)),
+  );
+}

@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { providerRegistry, type ProviderEntry } from '../activities/providers/registry';
+import { allowed } from './hints';
+import { DURATION_PATTERN, DURATION_RULE, HOST_PATTERN, NAME_MAX_LENGTH, NAME_RULE, parseDuration } from './names';
+
+/*
+ * The zod schema of fraises.yaml. Error messages are built by load.ts from the issues, the `allowed`
+ * hints (config/hints.ts) and the descriptions; the descriptions also become the JSON Schema's.
+ */
+
+export const DEFAULT_RETAIN = 5;
+export const DEFAULT_HEALTH_HOST = '127.0.0.1';
+
+const HOST_RULE = 'a host name or IP address, not starting with "-"';
+
+/** `^…$` pattern of fraise and environment names (same rule as validateName). */
+const NAME_REGEX = new RegExp(`^(?!-)[a-z0-9_-]{1,${NAME_MAX_LENGTH}}$`);
+
+export function nameSchema(kind: 'fraise' | 'environment') {
+  return allowed(z.string().regex(NAME_REGEX), `${kind === 'environment' ? 'an' : 'a'} ${kind} name: ${NAME_RULE}`);
+}
+
+/** A duration: seconds as a number, or a string such as 30s, 2m, 1h. Parses to seconds. */
+export function durationSchema(what: string, defaultSeconds: number) {
+  const schema = allowed(z.union([z.number().positive(), z.string().regex(DURATION_PATTERN)]), DURATION_RULE)
+    .transform((value, ctx) => {
+      try {
+        return parseDuration(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', input: value, message: (err as Error).message, params: { allowed: DURATION_RULE } });
+        return z.NEVER;
+      }
+    })
+    .describe(`${what}: seconds, or a duration such as 30s, 2m, 1h (default ${defaultSeconds}s).`);
+  return schema.default(defaultSeconds);
+}
+
+const portSchema = allowed(z.int().min(1).max(65_535), 'an integer from 1 to 65535');
+const hostSchema = allowed(z.string().regex(HOST_PATTERN), HOST_RULE);
+
+const httpHealthCheckSchema = z
+  .strictObject({
+    type: z.literal('http'),
+    url: allowed(z.url({ protocol: /^https?$/ }), 'an http:// or https:// URL, e.g. https://api.example.com/healthz')
+      .optional()
+      .describe('Full URL to probe. Give either url, or port (with host and path).'),
+    host: hostSchema.optional().describe(`Host to probe when url is not given (default ${DEFAULT_HEALTH_HOST}).`),
+    port: portSchema.optional().describe('Port to probe when url is not given.'),
+    path: allowed(z.string().regex(/^\/[^\s]*$/), 'a URL path starting with "/", without whitespace, e.g. /healthz')
+      .optional()
+      .describe('Path to probe when url is not given (default /).'),
+    expected_status: allowed(z.int().min(100).max(599), 'an HTTP status code from 100 to 599')
+      .default(200)
+      .describe('HTTP status that means healthy.'),
+    timeout: durationSchema('How long to keep probing before the release is declared unhealthy', 60),
+    interval: durationSchema('Pause between two probes', 2),
+  })
+  .superRefine((value, ctx) => {
+    if (value.url !== undefined) {
+      for (const key of ['host', 'port', 'path'] as const) {
+        if (value[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            input: value[key],
+            message: 'given together with url',
+            params: { allowed: 'either url, or host/port/path (not both)' },
+          });
+        }
+      }
+    } else if (value.port === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['port'],
+        input: undefined,
+        message: 'required when url is not given',
+        params: { allowed: 'a port (1-65535), or a full url instead of host/port/path' },
+      });
+    }
+  })
+  .describe('Probe an HTTP endpoint until it answers with expected_status.');
+
+const tcpHealthCheckSchema = z
+  .strictObject({
+    type: z.literal('tcp'),
+    host: hostSchema.default(DEFAULT_HEALTH_HOST).describe(`Host to connect to (default ${DEFAULT_HEALTH_HOST}).`),
+    port: portSchema.describe('Port that must accept connections.'),
+    timeout: durationSchema('How long to keep trying before the release is declared unhealthy', 60),
+    interval: durationSchema('Pause between two attempts', 2),
+  })
+  .describe('Wait until a TCP port accepts connections.');
+
+const noHealthCheckSchema = z
+  .strictObject({ type: z.literal('none') })
+  .describe('No configured health check (turns off one inherited from the fraise or from defaults).');
+
+export const healthCheckSchema = z
+  .discriminatedUnion('type', [httpHealthCheckSchema, tcpHealthCheckSchema, noHealthCheckSchema])
+  .describe('Health check a deploy waits for, when the provider has no health signal of its own: type http, tcp or none.')
+  .meta({ id: 'HealthCheck', title: 'Health check' });
+
+export const retainSchema = allowed(z.int().min(1).max(100), 'an integer from 1 to 100')
+  .describe(`Releases kept for rollback (default ${DEFAULT_RETAIN}).`);
+
+const descriptionSchema = allowed(z.string(), 'free text').describe('Free text for humans.');
+
+function environmentSchemaFor(entry: ProviderEntry) {
+  return z
+    .strictObject({
+      provider: z.literal(entry.name).describe(entry.description),
+      config: entry.configSchema.meta({ id: `${pascal(entry.name)}Config`, title: `${entry.name} config` }),
+      health_check: healthCheckSchema.optional(),
+      retain: retainSchema.optional(),
+      description: descriptionSchema.optional(),
+    })
+    .describe(`Environment deployed with the ${entry.name} provider.`)
+    .meta({ id: `${pascal(entry.name)}Environment`, title: `${entry.name} environment` });
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|_)([a-z])/g, (_, __: string, c: string) => c.toUpperCase());
+}
+
+type EnvironmentOption = ReturnType<typeof environmentSchemaFor>;
+
+const environmentOptions = providerRegistry.map(environmentSchemaFor);
+
+export const environmentSchema = z
+  .discriminatedUnion('provider', environmentOptions as [EnvironmentOption, ...EnvironmentOption[]])
+  .describe(`An environment of a fraise: which provider deploys it and that provider's config (providers: ${providerRegistry.map((p) => p.name).join(', ')}).`)
+  .meta({ id: 'Environment', title: 'Environment' });
+
+const nonEmpty = (what: string, example: string) => ({
+  message: `no ${what} defined`,
+  params: { allowed: `at least one ${what.replace(/s$/, '')}, e.g. ${example}` },
+});
+
+export const fraiseSchema = z
+  .strictObject({
+    type: allowed(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/), 'a single word such as api, web or worker')
+      .optional()
+      .describe('Kind of service, a free word such as api, web or worker (informational).'),
+    description: descriptionSchema.optional(),
+    health_check: healthCheckSchema.optional(),
+    retain: retainSchema.optional(),
+    providers: z
+      .record(nameSchema('environment'), environmentSchema)
+      .refine((envs) => Object.keys(envs).length > 0, nonEmpty('environments', '"production: { provider: ..., config: ... }"'))
+      .describe('The environments of this fraise (e.g. staging, production), each with its provider and config.'),
+  })
+  .describe('A deployable service. health_check and retain given here apply to every environment that does not set its own.')
+  .meta({ id: 'Fraise', title: 'Fraise' });
+
+export const defaultsSchema = z
+  .strictObject({
+    health_check: healthCheckSchema.optional(),
+    retain: retainSchema.optional(),
+  })
+  .describe('Defaults for every fraise and environment that does not set its own.');
+
+export const fraisesFileSchema = z
+  .strictObject({
+    $schema: allowed(z.string(), 'a path or URL of fraises.schema.json')
+      .optional()
+      .describe('JSON Schema of this file, for editors.'),
+    defaults: defaultsSchema.optional(),
+    fraises: z
+      .record(nameSchema('fraise'), fraiseSchema)
+      .refine((f) => Object.keys(f).length > 0, nonEmpty('fraises', '"my_api: { providers: { ... } }"'))
+      .describe('The services fraisier deploys, by name.'),
+  })
+  .describe('fraisier configuration: the fraises (services) and, for each environment, how to deploy it.');
+
+/** The validated content of fraises.yaml (durations in seconds, defaults filled in). */
+export type FraisesFile = z.output<typeof fraisesFileSchema>;
+export type HealthCheckEntry = z.output<typeof healthCheckSchema>;
+export type EnvironmentEntry = z.output<typeof environmentSchema>;
+export type FraiseEntry = z.output<typeof fraiseSchema>;
+
+/** A loaded configuration: the file's content plus where it came from. */
+export type FraisesConfig = FraisesFile & {
+  /** The path the file was read from (as given), or the label it was parsed under. */
+  file: string;
+  /** Absolute directory of the file; relative paths in provider configs resolve against it. */
+  configDir: string;
+};

@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import { initial } from './0001_initial';
+
+/**
+ * Every migration, keyed by a name that sorts in the order they must run. Add new ones here (never
+ * rename or edit one that has shipped): the map is imported, not scanned from disk, so it works
+ * the same under tsx, a bundler or compiled output.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};

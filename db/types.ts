@@ -1,0 +1,92 @@
+import type { ReleaseData, Target, TargetKey } from '../activities/providers/contract';
+
+export type Operation = 'deploy' | 'rollback';
+export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'rolled_back';
+
+/** One workflow run: a deploy or rollback operation is recorded under it exactly once. */
+export interface OperationKey {
+  workflowId: string;
+  runId: string;
+}
+
+export interface NewOperation extends OperationKey {
+  target: Target;
+  operation: Operation;
+  version: string;
+  previousVersion: string | null;
+  requestedBy: string;
+  ephemeral: boolean;
+  ttlSeconds: number | null;
+  startedAt: Date;
+}
+
+export interface OperationResult {
+  status: Exclude<OperationStatus, 'running'>;
+  url: string | null;
+  error: string | null;
+  /** Provider logs attached to a failure. */
+  logs: string | null;
+  finishedAt: Date;
+}
+
+export interface DeploymentRecord extends OperationKey, TargetKey {
+  operation: Operation;
+  version: string;
+  previousVersion: string | null;
+  status: OperationStatus;
+  url: string | null;
+  error: string | null;
+  logs: string | null;
+  requestedBy: string;
+  ephemeral: boolean;
+  ttlSeconds: number | null;
+  expiresAt: Date | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  cleanedAt: Date | null;
+  /** The target as it was resolved for this operation, so cleanup can act without fraises.yaml. */
+  target: Target;
+}
+
+export interface ReleaseRecord extends OperationKey, TargetKey {
+  version: string;
+  artifact: ReleaseData['artifact'];
+  createdAt: Date;
+}
+
+export interface NewRelease extends OperationKey, TargetKey {
+  release: ReleaseData;
+  createdAt: Date;
+}
+
+/** The records API the activities and the CLI use; implemented on kysely in db/records.ts. */
+export interface Records {
+  /** Idempotent on (workflowId, runId): a retried activity never duplicates the row. */
+  recordStart(op: NewOperation): Promise<void>;
+  /** Idempotent: writing the same result twice leaves one row with that result. */
+  recordResult(key: OperationKey, result: OperationResult): Promise<void>;
+  /** Idempotent on (workflowId, runId). */
+  recordRelease(release: NewRelease): Promise<void>;
+  /** The release most recently recorded for the target. */
+  currentRelease(target: TargetKey): Promise<ReleaseRecord | undefined>;
+  /** The most recent release whose version differs from the current one. */
+  previousRelease(target: TargetKey): Promise<ReleaseRecord | undefined>;
+  /** The most recent release of that version. */
+  releaseByVersion(target: TargetKey, version: string): Promise<ReleaseRecord | undefined>;
+  /** Keeps the newest `keep` distinct versions of the target's releases; returns how many rows went. */
+  pruneReleases(target: TargetKey, keep: number): Promise<number>;
+  getOperation(key: OperationKey): Promise<DeploymentRecord | undefined>;
+  /** Newest first; any field of the filter may be left out. */
+  history(filter: Partial<TargetKey>, limit: number): Promise<DeploymentRecord[]>;
+  /** The newest operation on the target, whatever its status. */
+  latestOperation(target: TargetKey): Promise<DeploymentRecord | undefined>;
+  /**
+   * Ephemeral operations not yet cleaned whose time is up at `now`: their expiresAt has passed, or they
+   * have no TTL and started more than `thresholdSeconds` before `now`. Oldest first, at most `limit`.
+   */
+  findExpiredEphemeral(now: Date, thresholdSeconds: number, limit: number): Promise<DeploymentRecord[]>;
+  /** Sets cleanedAt (once: an already cleaned row keeps its first time). */
+  markCleaned(keys: OperationKey[], at: Date): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# npm run setup: makes a Debian machine ready to run and test fraisier. Idempotent: skips what is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_CLI_MODULE="github.com/temporalio/cli/cmd/temporal@v1.5.1"
+say() { printf '[setup] %s\n' "$*"; }
+
+# 1. System packages the tests use (as root on Debian only; elsewhere, say what is missing).
+missing=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+have_pkg busybox-static || missing+=(busybox-static)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    say "missing system packages: ${missing[*]} (install them as root: apt-get install ${missing[*]}); the integration tests need them"
+  fi
+else
+  say "system packages present"
+fi
+
+# 2. npm dependencies, exactly as locked.
+if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  say "npm dependencies up to date"
+else
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund
+fi
+
+# 3. The temporal CLI (dev server and Web UI): $TEMPORAL_CLI, one on PATH, or built from the pinned module.
+if [ -n "${TEMPORAL_CLI:-}" ] && [ -x "$TEMPORAL_CLI" ]; then
+  say "temporal CLI from TEMPORAL_CLI: $TEMPORAL_CLI"
+elif [ -x .tools/bin/temporal ]; then
+  say "temporal CLI present in .tools/bin"
+elif command -v temporal >/dev/null 2>&1; then
+  say "temporal CLI on PATH: $(command -v temporal)"
+else
+  command -v go >/dev/null 2>&1 || { say "no temporal CLI and no Go toolchain to build it: install Go, or set TEMPORAL_CLI"; exit 1; }
+  say "building $TEMPORAL_CLI_MODULE into .tools/bin (the first build takes a few minutes)"
+  mkdir -p .tools/bin
+  GOBIN="$PWD/.tools/bin" go install "$TEMPORAL_CLI_MODULE"
+fi
+say "ready: npm test runs the suite, npm start runs fraisier"

@@ -1,0 +1,273 @@
+/**
+ * End to end, all real: the temporal dev server, a worker running our workflows, dockerd with Compose,
+ * PostgreSQL for the records, and the `fraisier` CLI run as a user runs it.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Worker, type Worker as WorkerType } from '@temporalio/worker';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Target } from '../../activities/providers/contract';
+import { loadConfig } from '../../config/load';
+import { resolveTarget } from '../../config/resolve';
+import { openRecords } from '../../db/connect';
+import type { Records } from '../../db/types';
+import { lockWorkflowId } from '../../workflows/ids';
+import { freePort } from '../../workers/devServer';
+import { temporalSettings } from '../../workers/temporalConnection';
+import { createFraisierWorker } from '../../workers/worker';
+import { CliError, EXIT } from '../../client/exitCodes';
+import { startUnderLock } from '../../client/lock';
+import { operationSearchAttributes } from '../../workflows/searchAttributes';
+import { buildAppImage, removeImages } from '../support/appImage';
+import { runCli } from '../support/cli';
+import { ensureDockerd } from '../support/dockerd';
+import { saveHistory } from '../support/histories';
+import { startPostgresCluster } from '../support/postgres';
+
+const suffix = `${process.pid}`;
+const image = `fraisier-e2e-${suffix}`;
+const project = `fraisier-e2e-${suffix}`;
+const taskQueue = `e2e-${suffix}`;
+
+let dir: string;
+let appPort: number;
+let previewPort: number;
+let configFile: string;
+let env: Record<string, string>;
+let records: Records;
+let worker: WorkerType;
+let workerRun: Promise<void>;
+let client: Client;
+let stopPostgres: () => Promise<void>;
+
+async function fetchBody(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  return (await res.text()).trim();
+}
+
+async function containerIds(service: string): Promise<string[]> {
+  const r = await execa('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+beforeAll(async () => {
+  await ensureDockerd();
+  appPort = await freePort();
+  previewPort = await freePort();
+  // Good releases answer the configured HTTP check; "bad" carries a HEALTHCHECK on a path it does not serve.
+  await Promise.all([
+    buildAppImage(`${image}:v1`, { body: 'v1', port: appPort }),
+    buildAppImage(`${image}:v2`, { body: 'v2', port: appPort }),
+    buildAppImage(`${image}:bad`, { body: 'bad', port: appPort, healthcheck: true, healthPath: '/missing' }),
+    buildAppImage(`${image}:p1`, { body: 'p1', port: previewPort }),
+  ]);
+
+  dir = await mkdtemp(join(tmpdir(), 'fraisier-e2e-'));
+  await writeFile(
+    join(dir, 'docker-compose.yml'),
+    [
+      'services:',
+      '  web:',
+      `    image: "${image}:\${VERSION:-v1}"`,
+      '    network_mode: host',
+      '  preview:',
+      `    image: "${image}:\${PREVIEW_VERSION:-p1}"`,
+      '    network_mode: host',
+      '',
+    ].join('\n'),
+  );
+  configFile = join(dir, 'fraises.yaml');
+  await writeFile(
+    configFile,
+    [
+      'fraises:',
+      '  shop:',
+      '    type: web',
+      '    health_check: { type: http, port: ' + appPort + ', path: /, timeout: 10s, interval: 1s }',
+      '    providers:',
+      '      staging:',
+      '        provider: docker_compose',
+      `        config: { compose_file: docker-compose.yml, service_name: web, project_name: ${project}, pull: never }`,
+      '      preview:',
+      '        provider: docker_compose',
+      `        health_check: { type: tcp, port: ${previewPort}, timeout: 10s, interval: 1s }`,
+      `        config: { compose_file: docker-compose.yml, service_name: preview, project_name: ${project}, version_variable: PREVIEW_VERSION, pull: never }`,
+      '',
+    ].join('\n'),
+  );
+
+  const pg = await startPostgresCluster();
+  stopPostgres = pg.stop;
+  records = await openRecords(pg.url);
+
+  const address = inject('temporalAddress');
+  env = { ...(process.env as Record<string, string>), TEMPORAL_ADDRESS: address, DATABASE_URL: pg.url, FRAISIER_TASK_QUEUE: taskQueue };
+  const settings = temporalSettings({ TEMPORAL_ADDRESS: address, FRAISIER_TASK_QUEUE: taskQueue });
+  ({ worker } = await createFraisierWorker({ settings, records, workflowBundle: { code: inject('workflowBundleCode') } }));
+  workerRun = worker.run();
+  client = new Client({ connection: await Connection.connect({ address }) });
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun?.catch(() => undefined);
+  await client?.connection.close();
+  await records?.close();
+  await stopPostgres?.();
+  await execa('docker-compose', ['-f', join(dir, 'docker-compose.yml'), '-p', project, 'down', '--remove-orphans'], { reject: false });
+  await removeImages([`${image}:v1`, `${image}:v2`, `${image}:bad`, `${image}:p1`]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('deploy, automatic rollback, manual rollback', () => {
+  it('deploys v1, then v2, each live and recorded', async () => {
+    const first = await runCli(['deploy', 'shop', 'staging', '--version', 'v1', '--config', configFile, '--json'], env);
+    expect(first.code, first.stderr).toBe(EXIT.ok);
+    const outcome = first.json<{ workflowId: string; uiUrl: string; outcome: { status: string; version: string } }>();
+    expect(outcome.workflowId).toBe(`docker_compose:shop:staging`);
+    expect(outcome.uiUrl).toContain('/workflows/docker_compose%3Ashop%3Astaging/');
+    expect(outcome.outcome).toMatchObject({ status: 'succeeded', version: 'v1' });
+    expect(await fetchBody(appPort)).toBe('v1');
+    await saveHistory(client, outcome.workflowId, 'deploy-succeeded');
+
+    const second = await runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--config', configFile], env);
+    expect(second.code, second.stderr).toBe(EXIT.ok);
+    expect(second.stdout).toContain('v2 is live');
+    expect(second.stderr).toContain('health-check');
+    expect(await fetchBody(appPort)).toBe('v2');
+
+    const key = { fraise: 'shop', environment: 'staging', provider: 'docker_compose' };
+    expect((await records.currentRelease(key))?.version).toBe('v2');
+    const history = await records.history(key, 10);
+    expect(history.map((h) => [h.version, h.status, h.previousVersion])).toEqual([
+      ['v2', 'succeeded', 'v1'],
+      ['v1', 'succeeded', null],
+    ]);
+  });
+
+  it('rolls back by itself when the new release fails its health check, and says so', async () => {
+    const r = await runCli(['deploy', 'shop', 'staging', '--version', 'bad', '--config', configFile, '--json'], env);
+    expect(r.code).toBe(EXIT.failed);
+    const result = r.json<{ workflowId: string; error: string; outcome: { status: string; rolledBackTo: string; logs: string } }>();
+    expect(result.outcome.status).toBe('rolled_back');
+    expect(result.outcome.rolledBackTo).toBe('v2');
+    expect(result.error).toContain('rolled back automatically to v2');
+    expect(result.outcome.logs.length).toBeGreaterThan(0);
+    expect(await fetchBody(appPort)).toBe('v2');
+    const [last] = await records.history({ fraise: 'shop', environment: 'staging' }, 1);
+    expect(last).toMatchObject({ version: 'bad', status: 'rolled_back' });
+    expect(last?.logs).toBeTruthy();
+    await saveHistory(client, result.workflowId, 'deploy-rolled-back');
+  });
+
+  it('rolls back by hand to the previous release, and --to a named one, without rebuilding', async () => {
+    const back = await runCli(['rollback', 'shop', 'staging', '--config', configFile, '--json'], env);
+    expect(back.code, back.stderr).toBe(EXIT.ok);
+    expect(back.json<{ outcome: { version: string; previousVersion: string } }>().outcome).toMatchObject({ version: 'v1', previousVersion: 'v2' });
+    expect(await fetchBody(appPort)).toBe('v1');
+    await saveHistory(client, lockWorkflowId({ provider: 'docker_compose', fraise: 'shop', environment: 'staging' }), 'rollback-succeeded');
+
+    const to = await runCli(['rollback', 'shop', 'staging', '--to', 'v2', '--config', configFile], env);
+    expect(to.code, to.stderr).toBe(EXIT.ok);
+    expect(await fetchBody(appPort)).toBe('v2');
+
+    const none = await runCli(['rollback', 'shop', 'staging', '--to', 'v9', '--config', configFile], env);
+    expect(none.code).toBe(EXIT.failed);
+    expect(none.stdout).toMatch(/found no a release of v9; recorded versions: .*v1/);
+  });
+
+  it('shows status and history, as text and JSON', async () => {
+    const status = await runCli(['status', 'shop', 'staging', '--config', configFile, '--json'], env);
+    expect(status.code, status.stderr).toBe(EXIT.ok);
+    const s = status.json<{ currentRelease: { version: string }; lock: unknown; live: { state: string } }>();
+    expect(s.currentRelease.version).toBe('v2');
+    expect(s.lock).toBeNull();
+    expect(s.live.state).toBe('running');
+
+    const history = await runCli(['history', 'shop', 'staging', '--json', '--limit', '3'], env);
+    // The rollback to v9 found nothing to go to: refused before anything was recorded.
+    expect(history.json<Array<{ operation: string; version: string; status: string }>>().map((h) => `${h.operation} ${h.version} ${h.status}`)).toEqual([
+      'rollback v2 succeeded',
+      'rollback v1 succeeded',
+      'deploy bad rolled_back',
+    ]);
+
+    const logs = await runCli(['logs', 'shop', 'staging', '--tail', '5', '--config', configFile], env);
+    expect(logs.code, logs.stderr).toBe(EXIT.ok);
+  });
+});
+
+describe('the lock', () => {
+  it('lets exactly one of 20 simultaneous deploys of one target run; the others are refused with exit code 3', async () => {
+    const config = await loadConfig(configFile);
+    const target: Target = resolveTarget(config, 'shop', 'staging');
+    const attempts = Array.from({ length: 20 }, (_, i) =>
+      startUnderLock(client, {
+        workflowType: 'deploy',
+        target,
+        args: [{ target, version: 'v1', requestedBy: `racer-${i}` }],
+        memo: { operation: 'deploy', version: 'v1', requestedBy: `racer-${i}` },
+        searchAttributes: operationSearchAttributes(target, 'deploy', 'v1'),
+        taskQueue,
+        waitLock: false,
+        waitLockTimeoutMs: 0,
+      }),
+    );
+    const settled = await Promise.allSettled(attempts);
+    const started = settled.filter((s) => s.status === 'fulfilled');
+    const refused = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    expect(started).toHaveLength(1);
+    expect(refused).toHaveLength(19);
+    for (const r of refused) {
+      expect(r.reason).toBeInstanceOf(CliError);
+      expect((r.reason as CliError).exitCode).toBe(EXIT.locked);
+      expect((r.reason as CliError).message).toMatch(/is locked: deploy of v1 requested by racer-\d+/);
+    }
+
+    // A CLI user gets the same refusal, with exit code 3, while the winner still runs.
+    const cli = await runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--config', configFile], env);
+    expect(cli.code).toBe(EXIT.locked);
+    expect(cli.stderr).toMatch(/docker_compose:shop:staging is locked: deploy of v1 requested by racer-\d+, running since/);
+    expect(cli.stderr).toContain('--wait-lock');
+
+    // --wait-lock queues behind the holder, then runs.
+    const queued = await runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--wait-lock', '--config', configFile], env);
+    expect(queued.code, queued.stderr).toBe(EXIT.ok);
+    expect(queued.stderr).toContain('waiting for the lock');
+    expect(await fetchBody(appPort)).toBe('v2');
+  });
+});
+
+describe('cleanup', () => {
+  it('stops and removes an expired ephemeral deployment, and keeps its record marked cleaned', async () => {
+    const deployed = await runCli(['deploy', 'shop', 'preview', '--version', 'p1', '--ttl', '1s', '--config', configFile, '--json'], env);
+    expect(deployed.code, deployed.stderr).toBe(EXIT.ok);
+    expect(await containerIds('preview')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1_500));
+
+    const dry = await runCli(['cleanup', '--dry-run', '--json'], env);
+    expect(dry.code, dry.stderr).toBe(EXIT.ok);
+    expect(dry.json<{ wouldClean: string[] }>().wouldClean).toEqual(['shop/preview (docker_compose) [p1]']);
+    expect(await containerIds('preview')).toHaveLength(1);
+
+    const cleaned = await runCli(['cleanup', '--json'], env);
+    expect(cleaned.code, cleaned.stderr).toBe(EXIT.ok);
+    const summary = cleaned.json<{ workflowId: string; cleaned: string[]; failed: string[] }>();
+    expect(summary.cleaned).toEqual(['shop/preview (docker_compose) [p1]']);
+    expect(summary.failed).toEqual([]);
+    expect(await containerIds('preview')).toHaveLength(0);
+    const [row] = await records.history({ fraise: 'shop', environment: 'preview' }, 1);
+    expect(row?.cleanedAt).toBeInstanceOf(Date);
+    expect(row?.status).toBe('succeeded');
+    await saveHistory(client, summary.workflowId, 'cleanup');
+    await saveHistory(client, lockWorkflowId({ provider: 'docker_compose', fraise: 'shop', environment: 'preview' }), 'cleanup-target');
+
+    // The staging service is not ephemeral: untouched.
+    expect(await fetchBody(appPort)).toBe('v2');
+    const again = await runCli(['cleanup', '--json'], env);
+    expect(again.json<{ cleaned: string[] }>().cleaned).toEqual([]);
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * `npm run worker`: one more worker for an existing cluster (TEMPORAL_ADDRESS) and database (DATABASE_URL),
+ * e.g. one per Docker host, each on its own FRAISIER_TASK_QUEUE.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { databaseUrl, openRecords } from '../db/connect';
+import { ensureCleanupSchedule } from './cleanupSchedule';
+import { ensureSearchAttributes } from './searchAttributes';
+import { temporalSettings } from './temporalConnection';
+import { createFraisierWorker } from './worker';
+
+async function main(): Promise<void> {
+  const settings = temporalSettings();
+  const records = await openRecords(databaseUrl());
+  const connection = await Connection.connect({
+    address: settings.address,
+    ...(settings.tls !== undefined ? { tls: settings.tls } : {}),
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+  });
+  await ensureSearchAttributes(connection, settings.namespace);
+  await ensureCleanupSchedule(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+  await connection.close();
+  const { worker, connection: workerConnection } = await createFraisierWorker({ settings, records });
+  process.stdout.write(`[fraisier] worker on "${settings.taskQueue}" at ${settings.address}\n`);
+  try {
+    await worker.run();
+  } finally {
+    await workerConnection.close();
+    await records.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[fraisier] worker cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});

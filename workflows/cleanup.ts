@@ -1,0 +1,101 @@
+import {
+  ApplicationFailure,
+  continueAsNew,
+  executeChild,
+  ParentClosePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { CleanupItem } from '../activities/operations';
+import { changeActivities, recordActivities } from './activities';
+import { describe, messageOf } from './deploy';
+import { lockWorkflowId } from './ids';
+import { Progress } from './progress';
+import { operationSearchAttributes } from './searchAttributes';
+import type { CleanupInput, CleanupSummary, LockMemo } from './types';
+
+export const DEFAULT_CLEANUP_THRESHOLD_SECONDS = 24 * 3600;
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_ITEMS_PER_RUN = 50;
+
+function emptySummary(): CleanupSummary {
+  return { cleaned: [], superseded: [], skipped: [], failed: [], wouldClean: [] };
+}
+
+function label(item: CleanupItem): string {
+  return `${describe(item.target)} [${item.versions.join(', ')}]`;
+}
+
+/**
+ * Finds expired ephemeral deployments and cleans them, a few targets at a time. Each target is cleaned by a
+ * child workflow that holds the target's lock, so cleanup never races a deploy: a busy target is skipped
+ * and picked up by the next run. After `itemsPerRun` items it continues as new to keep its history bounded.
+ */
+export async function cleanup(input: CleanupInput = {}): Promise<CleanupSummary> {
+  const threshold = input.thresholdSeconds ?? DEFAULT_CLEANUP_THRESHOLD_SECONDS;
+  const concurrency = Math.max(1, input.concurrency ?? DEFAULT_CONCURRENCY);
+  const itemsPerRun = Math.max(1, input.itemsPerRun ?? DEFAULT_ITEMS_PER_RUN);
+  const totals = input.totals ?? emptySummary();
+  const progress = new Progress('cleanup', ['find-expired', 'clean']);
+
+  const items = await progress.step('find-expired', () => recordActivities.findExpired(threshold, itemsPerRun), (found) =>
+    `${found.length} target(s)`,
+  );
+
+  progress.start('clean');
+  if (input.dryRun) {
+    totals.wouldClean.push(...items.filter((i) => !i.superseded).map(label));
+    progress.done('clean', `dry run: ${totals.wouldClean.length} would be cleaned`);
+    return totals;
+  }
+  for (let i = 0; i < items.length; i += concurrency) {
+    const batch = items.slice(i, i + concurrency);
+    await Promise.all(batch.map((item) => cleanOne(item, totals)));
+    progress.note(`${Math.min(i + concurrency, items.length)}/${items.length} handled`);
+  }
+  progress.done('clean', `cleaned ${totals.cleaned.length}, skipped ${totals.skipped.length}, failed ${totals.failed.length}`);
+
+  // A full page may mean more is waiting, except for items skipped as busy: they stay expired until the next run.
+  const handledForGood = items.length - items.filter((i) => totals.skipped.includes(label(i))).length;
+  if (items.length === itemsPerRun && handledForGood > 0) {
+    await continueAsNew<typeof cleanup>({ ...input, totals });
+  }
+  return totals;
+}
+
+async function cleanOne(item: CleanupItem, totals: CleanupSummary): Promise<void> {
+  if (item.superseded) {
+    await recordActivities.markCleaned(item.keys);
+    totals.superseded.push(label(item));
+    return;
+  }
+  const memo: LockMemo = { operation: 'cleanup', version: item.versions.join(', '), requestedBy: 'cleanup' };
+  try {
+    await executeChild(cleanupTarget, {
+      workflowId: lockWorkflowId(item.target),
+      args: [item],
+      memo: { ...memo },
+      typedSearchAttributes: operationSearchAttributes(item.target, 'cleanup-target'),
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowExecutionTimeout: '30 minutes',
+    });
+    totals.cleaned.push(label(item));
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      totals.skipped.push(label(item));
+    } else {
+      totals.failed.push(`${label(item)}: ${messageOf(err)}`);
+    }
+  }
+}
+
+/** Stops then removes one expired ephemeral deployment and marks its records cleaned (they are kept). */
+export async function cleanupTarget(item: CleanupItem): Promise<void> {
+  const progress = new Progress('cleanup-target', ['stop', 'remove', 'mark-cleaned']);
+  try {
+    await progress.step('stop', () => changeActivities.stopTarget(item.target));
+    await progress.step('remove', () => changeActivities.removeTarget(item.target));
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`cleanup of ${describe(item.target)} failed: ${messageOf(err)}`, 'CleanupFailed');
+  }
+  await progress.step('mark-cleaned', () => recordActivities.markCleaned(item.keys));
+}

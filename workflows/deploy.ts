@@ -1,0 +1,140 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { DeployStarted, Target } from '../activities/providers/contract';
+import type { ReleaseSummary } from '../activities/operations';
+import { changeActivities, probeActivities, recordActivities } from './activities';
+import { Progress } from './progress';
+import type { DeployInput, OperationOutcome } from './types';
+import { DEFAULT_READY_TIMEOUT_SECONDS, waitUntilHealthy, waitUntilReady } from './waiting';
+
+export const LOG_TAIL_ON_FAILURE = 100;
+
+const DEPLOY_STEPS = ['validate', 'preflight', 'record-start', 'deploy', 'wait-ready', 'health-check', 'record-result'];
+
+/** Puts the release in place, waits for it to be up and healthy; a failed check rolls back when it can. */
+export async function deploy(input: DeployInput): Promise<OperationOutcome> {
+  const { target, version } = input;
+  const progress = new Progress('deploy', DEPLOY_STEPS);
+  const readyTimeout = input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
+
+  await progress.step('validate', () => probeActivities.validateTarget(target));
+  const preflight = await progress.step('preflight', () => probeActivities.preflight(target), (r) =>
+    r.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}`).join(', '),
+  );
+  if (!preflight.ok) {
+    const failed = preflight.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+    progress.fail('preflight', failed.join('; '));
+    throw ApplicationFailure.nonRetryable(`pre-flight failed for ${describe(target)}: ${failed.join('; ')}`, 'PreflightFailed');
+  }
+
+  const before = await progress.step('record-start', () =>
+    recordActivities.recordStart({
+      target,
+      operation: 'deploy',
+      version,
+      previousVersion: null,
+      requestedBy: input.requestedBy,
+      ttlSeconds: input.ttlSeconds ?? null,
+    }),
+  );
+  const previousVersion = before.current?.version ?? null;
+
+  let started: DeployStarted;
+  try {
+    started = await progress.step('deploy', () => changeActivities.deployVersion(target, version), (s) => `version ${s.version}`);
+  } catch (err) {
+    return fail(target, progress, version, previousVersion, `deploy step failed: ${messageOf(err)}`, before.current);
+  }
+
+  const readiness = await progress.step('wait-ready', () => waitUntilReady(target, started, readyTimeout, progress), (r) => r.detail);
+  if (readiness.state !== 'ready') {
+    progress.fail('wait-ready', readiness.detail);
+    return fail(target, progress, version, previousVersion, `not ready: ${readiness.detail}`, before.current);
+  }
+
+  const health = await progress.step('health-check', () => waitUntilHealthy(target, progress), (h) => `${h.source}: ${h.detail}`);
+  if (!health.ok) {
+    progress.fail('health-check', health.detail);
+    return fail(target, progress, version, previousVersion, `health check failed (${health.source}): ${health.detail}`, before.current);
+  }
+
+  const url = readiness.url ?? started.url ?? null;
+  await progress.step('record-result', async () => {
+    await recordActivities.recordRelease(target, started.release);
+    await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
+  });
+  return {
+    operation: 'deploy',
+    status: 'succeeded',
+    version,
+    previousVersion,
+    url,
+    detail: `${version} is live on ${describe(target)}`,
+    logs: null,
+    rolledBackTo: null,
+  };
+}
+
+/**
+ * A failed deploy: attach the provider's logs, put the previous release back when there is one, record
+ * the result, and fail the workflow (so the Web UI shows it failed) with the outcome as details.
+ */
+async function fail(
+  target: Target,
+  progress: Progress,
+  version: string,
+  previousVersion: string | null,
+  reason: string,
+  previous: ReleaseSummary | undefined,
+): Promise<never> {
+  progress.start('collect-logs');
+  const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => `(logs unavailable: ${messageOf(err)})`);
+  progress.done('collect-logs');
+
+  let rolledBackTo: string | null = null;
+  let detail = reason;
+  if (previous && previous.version !== version) {
+    progress.start('rollback', `to ${previous.version}`);
+    try {
+      const back = await changeActivities.rollbackRelease(target, previous);
+      const ready = await waitUntilReady(target, back, DEFAULT_READY_TIMEOUT_SECONDS, progress);
+      if (ready.state !== 'ready') throw new Error(`previous release not ready: ${ready.detail}`);
+      const health = await waitUntilHealthy(target, progress);
+      if (!health.ok) throw new Error(`previous release unhealthy: ${health.detail}`);
+      rolledBackTo = previous.version;
+      detail = `${reason}; rolled back automatically to ${previous.version}`;
+      progress.done('rollback', `${previous.version} is back`);
+    } catch (err) {
+      detail = `${reason}; automatic rollback to ${previous.version} failed too: ${messageOf(err)}`;
+      progress.fail('rollback', messageOf(err));
+    }
+  } else {
+    progress.skip('rollback', 'no previous release recorded');
+  }
+
+  const status = rolledBackTo ? 'rolled_back' : 'failed';
+  await progress.step('record-result', () => recordActivities.recordResult({ status, url: null, error: detail, logs }));
+  const outcome: OperationOutcome = {
+    operation: 'deploy',
+    status,
+    version,
+    previousVersion,
+    url: null,
+    detail,
+    logs,
+    rolledBackTo,
+  };
+  throw ApplicationFailure.nonRetryable(`deploy of ${version} to ${describe(target)} failed: ${detail}`, 'DeployFailed', outcome);
+}
+
+export function describe(target: Target): string {
+  return `${target.fraise}/${target.environment} (${target.provider})`;
+}
+
+export function messageOf(err: unknown): string {
+  if (err instanceof ApplicationFailure || err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}
+

@@ -1,0 +1,4 @@
+export { deploy } from './deploy';
+export { rollback } from './rollback';
+export { cleanup, cleanupTarget } from './cleanup';
+export { inspectStatus, inspectLogs, testProvider } from './inspect';

@@ -1,0 +1,84 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import { changeActivities, probeActivities, recordActivities } from './activities';
+import { LOG_TAIL_ON_FAILURE, describe, messageOf } from './deploy';
+import { Progress } from './progress';
+import type { OperationOutcome, RollbackInput } from './types';
+import { DEFAULT_READY_TIMEOUT_SECONDS, waitUntilHealthy, waitUntilReady } from './waiting';
+
+const ROLLBACK_STEPS = ['validate', 'find-release', 'record-start', 'rollback', 'wait-ready', 'health-check', 'record-result'];
+
+/** Puts a recorded release back (the previous one, or `toVersion`) without rebuilding anything. */
+export async function rollback(input: RollbackInput): Promise<OperationOutcome> {
+  const { target } = input;
+  const toVersion = input.toVersion ?? null;
+  const progress = new Progress('rollback', ROLLBACK_STEPS);
+
+  await progress.step('validate', () => probeActivities.validateTarget(target));
+  const found = await progress.step('find-release', () => recordActivities.findRollbackRelease(target, toVersion), (f) =>
+    f.release ? `to ${f.release.version}` : 'none',
+  );
+  const release = found.release;
+  if (!release) {
+    const wanted = toVersion === null ? 'a previous release' : `a release of ${toVersion}`;
+    const known = found.known.length > 0 ? `recorded versions: ${found.known.join(', ')}` : 'no release is recorded yet: deploy first';
+    progress.fail('find-release', `no ${wanted}`);
+    throw ApplicationFailure.nonRetryable(`cannot roll back ${describe(target)}: found no ${wanted}; ${known}`, 'NoRelease');
+  }
+  const previousVersion = found.current?.version ?? null;
+
+  await progress.step('record-start', () =>
+    recordActivities.recordStart({
+      target,
+      operation: 'rollback',
+      version: release.version,
+      previousVersion,
+      requestedBy: input.requestedBy,
+      ttlSeconds: null,
+    }),
+  );
+
+  const failed = async (reason: string): Promise<never> => {
+    const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => `(logs unavailable: ${messageOf(err)})`);
+    await progress.step('record-result', () => recordActivities.recordResult({ status: 'failed', url: null, error: reason, logs }));
+    const outcome: OperationOutcome = {
+      operation: 'rollback',
+      status: 'failed',
+      version: release.version,
+      previousVersion,
+      url: null,
+      detail: reason,
+      logs,
+      rolledBackTo: null,
+    };
+    throw ApplicationFailure.nonRetryable(`rollback of ${describe(target)} to ${release.version} failed: ${reason}`, 'RollbackFailed', outcome);
+  };
+
+  let started;
+  try {
+    started = await progress.step('rollback', () => changeActivities.rollbackRelease(target, release), () => `to ${release.version}`);
+  } catch (err) {
+    return failed(`rollback step failed: ${messageOf(err)}`);
+  }
+  const readiness = await progress.step('wait-ready', () =>
+    waitUntilReady(target, started, input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS, progress),
+  );
+  if (readiness.state !== 'ready') return failed(`not ready: ${readiness.detail}`);
+  const health = await progress.step('health-check', () => waitUntilHealthy(target, progress));
+  if (!health.ok) return failed(`health check failed (${health.source}): ${health.detail}`);
+
+  const url = readiness.url ?? started.url ?? null;
+  await progress.step('record-result', async () => {
+    await recordActivities.recordRelease(target, { version: release.version, artifact: release.artifact });
+    await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
+  });
+  return {
+    operation: 'rollback',
+    status: 'succeeded',
+    version: release.version,
+    previousVersion,
+    url,
+    detail: `${describe(target)} is back on ${release.version}`,
+    logs: null,
+    rolledBackTo: null,
+  };
+}
