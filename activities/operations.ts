@@ -24,6 +24,7 @@ export interface RecordStartInput {
   target: Target;
   operation: Operation;
   version: string;
+  /** What ran before; null lets the activity take the current recorded release. */
   previousVersion: string | null;
   requestedBy: string;
   ttlSeconds: number | null;
@@ -109,21 +110,20 @@ export function createActivities(deps: { records: Records; providers: ProviderSo
     /** Records the start of this workflow run's operation; returns the release running before it. */
     async recordStart(input: RecordStartInput): Promise<{ current?: ReleaseSummary; previous?: ReleaseSummary }> {
       const key = currentKey();
+      // Read before writing: a retried attempt sees the same release (releases are recorded only on success).
+      const current = toSummary(await records.currentRelease(input.target));
       await records.recordStart({
         ...key,
         target: input.target,
         operation: input.operation,
         version: input.version,
-        previousVersion: input.previousVersion,
+        previousVersion: input.previousVersion ?? current?.version ?? null,
         requestedBy: input.requestedBy,
         ephemeral: input.ttlSeconds !== null,
         ttlSeconds: input.ttlSeconds,
         startedAt: new Date(),
       });
-      return {
-        current: toSummary(await records.currentRelease(input.target)),
-        previous: toSummary(await records.previousRelease(input.target)),
-      };
+      return { current, previous: toSummary(await records.previousRelease(input.target)) };
     },
 
     /** The recorded releases a rollback may go to: the current one, and the one asked for (or the previous one). */

@@ -2,24 +2,39 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { progressQuery, type ProgressSnapshot } from '../workflows/progress';
 
-/** Prints each change of the workflow's progress while it runs; returns its result or rethrows its failure. */
-export async function followToEnd<R>(
-  handle: WorkflowHandle,
-  print: (line: string) => void,
-  intervalMs = 1_000,
-): Promise<R> {
-  let last = '';
-  const show = (p: ProgressSnapshot): void => {
-    const step = p.steps.find((s) => s.name === p.current);
-    const line = `  ${p.current}${step?.state && step.state !== 'running' ? ` (${step.state})` : ''}${step?.detail ? `: ${step.detail}` : ''}`;
-    if (line !== last) print(line);
-    last = line;
+const QUERY_DEADLINE_MS = 3_000;
+
+/** The workflow's progress, or undefined when no worker answers in time (a query needs a live worker). */
+export function queryProgress(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
+  return handle.client.connection
+    .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(progressQuery))
+    .catch(() => undefined);
+}
+
+/** Formats the steps that changed since `seen` (name -> "state detail"), and records them there. */
+export function progressLines(snapshot: ProgressSnapshot, seen: Map<string, string>): string[] {
+  const lines: string[] = [];
+  for (const step of snapshot.steps) {
+    if (step.state === 'pending') continue;
+    const text = `${step.state}${step.detail ? `: ${step.detail}` : ''}`;
+    if (seen.get(step.name) === text) continue;
+    seen.set(step.name, text);
+    lines.push(`  ${step.name} (${text})`);
+  }
+  return lines;
+}
+
+/** Prints each step as it changes while the workflow runs; returns its result or rethrows its failure. */
+export async function followToEnd<R>(handle: WorkflowHandle, print: (line: string) => void, intervalMs = 1_000): Promise<R> {
+  const seen = new Map<string, string>();
+  const show = (snapshot: ProgressSnapshot | undefined): void => {
+    if (snapshot) for (const line of progressLines(snapshot, seen)) print(line);
   };
   let done = false;
   const watcher = (async () => {
     while (!done) {
-      const snapshot = await handle.query(progressQuery).catch(() => undefined);
-      if (snapshot && !done) show(snapshot);
+      const snapshot = await queryProgress(handle);
+      if (!done) show(snapshot);
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   })();
@@ -28,6 +43,7 @@ export async function followToEnd<R>(
   } finally {
     done = true;
     await watcher;
+    show(await queryProgress(handle));
   }
 }
 

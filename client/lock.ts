@@ -6,9 +6,9 @@ import {
 import type { SearchAttributePair } from '@temporalio/common';
 import type { TargetKey } from '../activities/providers/contract';
 import { lockWorkflowId } from '../workflows/ids';
-import { progressQuery } from '../workflows/progress';
 import type { LockMemo } from '../workflows/types';
 import { CliError, EXIT } from './exitCodes';
+import { queryProgress } from './follow';
 
 export interface LockHolder {
   workflowId: string;
@@ -33,10 +33,7 @@ export async function lockHolder(client: Client, target: TargetKey): Promise<Loc
   }
   if (description.status.name !== 'RUNNING') return undefined;
   const memo = (description.memo ?? {}) as Partial<LockMemo>;
-  const step = await handle
-    .query(progressQuery)
-    .then((p) => p.current)
-    .catch(() => undefined);
+  const step = (await queryProgress(handle))?.current;
   return {
     workflowId,
     runId: description.runId,

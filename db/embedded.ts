@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -107,11 +107,13 @@ function guardExtendedQueries(db: PGlite): PGlite {
 /**
  * Opens PGlite persisted in `dataDir` and serves it over the PostgreSQL wire protocol, so the worker and
  * the CLI can use it at the same time with ordinary `pg` clients. PGlite is a single session: the socket
- * server queues every client's messages onto it and keeps an open transaction to its own client, so
- * callers should avoid long transactions.
+ * server runs the clients' messages one at a time, and while one client is inside a transaction (or, with
+ * the guard below, inside a multi-message query) it serves that client alone, so callers should keep
+ * transactions short.
  *
  * Refuses to start when another live server already serves the same directory (two PGlite instances on
- * one data directory would corrupt it); a URL file left by a crashed server is replaced.
+ * one data directory would corrupt it); a URL file left by a crashed server is replaced. The check is
+ * advisory (two servers started in the same instant could both pass it); `npm start` is the only caller.
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir);
@@ -144,7 +146,10 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
   const conn = server.getServerConn();
   const port = Number(conn.slice(conn.lastIndexOf(':') + 1));
   const url = `postgres://postgres@${urlHost(host)}:${port}/postgres`;
-  await writeFile(urlFile, `${url}\n`, 'utf8');
+  // Written whole then renamed, so a CLI never reads half a URL.
+  const partial = `${urlFile}.${process.pid}.tmp`;
+  await writeFile(partial, `${url}\n`, 'utf8');
+  await rename(partial, urlFile);
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { Worker, type Worker as WorkerType } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker as WorkerType } from '@temporalio/worker';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Target } from '../../activities/providers/contract';
@@ -26,6 +26,8 @@ import { runCli } from '../support/cli';
 import { ensureDockerd } from '../support/dockerd';
 import { saveHistory } from '../support/histories';
 import { startPostgresCluster } from '../support/postgres';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const suffix = `${process.pid}`;
 const image = `fraisier-e2e-${suffix}`;
@@ -204,6 +206,8 @@ describe('the lock', () => {
   it('lets exactly one of 20 simultaneous deploys of one target run; the others are refused with exit code 3', async () => {
     const config = await loadConfig(configFile);
     const target: Target = resolveTarget(config, 'shop', 'staging');
+    // The racers start on a task queue no worker polls yet, so the winner holds the lock until we let it run.
+    const heldQueue = `${taskQueue}-held`;
     const attempts = Array.from({ length: 20 }, (_, i) =>
       startUnderLock(client, {
         workflowType: 'deploy',
@@ -211,7 +215,7 @@ describe('the lock', () => {
         args: [{ target, version: 'v1', requestedBy: `racer-${i}` }],
         memo: { operation: 'deploy', version: 'v1', requestedBy: `racer-${i}` },
         searchAttributes: operationSearchAttributes(target, 'deploy', 'v1'),
-        taskQueue,
+        taskQueue: heldQueue,
         waitLock: false,
         waitLockTimeoutMs: 0,
       }),
@@ -227,17 +231,23 @@ describe('the lock', () => {
       expect((r.reason as CliError).message).toMatch(/is locked: deploy of v1 requested by racer-\d+/);
     }
 
-    // A CLI user gets the same refusal, with exit code 3, while the winner still runs.
+    // A CLI user gets the same refusal, with exit code 3, naming the holder.
     const cli = await runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--config', configFile], env);
     expect(cli.code).toBe(EXIT.locked);
     expect(cli.stderr).toMatch(/docker_compose:shop:staging is locked: deploy of v1 requested by racer-\d+, running since/);
     expect(cli.stderr).toContain('--wait-lock');
 
-    // --wait-lock queues behind the holder, then runs.
-    const queued = await runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--wait-lock', '--config', configFile], env);
-    expect(queued.code, queued.stderr).toBe(EXIT.ok);
-    expect(queued.stderr).toContain('waiting for the lock');
+    // --wait-lock queues behind the holder: once a worker lets the holder finish, the queued deploy runs.
+    const queued = runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--wait-lock', '--config', configFile], env);
+    await new Promise((r) => setTimeout(r, 4_000));
+    const settings = temporalSettings({ TEMPORAL_ADDRESS: inject('temporalAddress'), FRAISIER_TASK_QUEUE: heldQueue });
+    const held = await createFraisierWorker({ settings, records, workflowBundle: { code: inject('workflowBundleCode') } });
+    const done = await held.worker.runUntil(queued);
+    expect(done.code, done.stderr).toBe(EXIT.ok);
+    expect(done.stderr).toContain('waiting for the lock: deploy of v1 requested by racer-');
     expect(await fetchBody(appPort)).toBe('v2');
+    const [last, before] = await records.history({ fraise: 'shop', environment: 'staging' }, 2);
+    expect([before?.version, last?.version]).toEqual(['v1', 'v2']);
   });
 });
 

@@ -21,7 +21,7 @@ const v1: ComposeInvocation = {
 const docker = { cwd: '/srv/app', env: { DOCKER_HOST: 'ssh://deploy@host' } };
 const ID = `sha256:${'ab'.repeat(32)}`;
 
-export const HOSTILE = [
+const HOSTILE = [
   'v1;rm -rf /',
   '-v',
   '--help',

@@ -183,14 +183,6 @@ function lookupFor(state: FileState, overrides: Record<string, string> = {}): Lo
   };
 }
 
-/** The version setting currently in the files, when there is one. */
-function currentSetting(state: FileState): string | undefined {
-  if (state.mode.kind === 'variable') {
-    return state.envText !== undefined ? readEnvVariable(state.envText, state.mode.name) : undefined;
-  }
-  return imageTag(state.compose.image);
-}
-
 /** The concrete image reference the service uses with `version` (or with the current files when omitted). */
 function imageFor(setup: Setup, state: FileState, version?: string): string {
   let ref: string;
@@ -488,7 +480,7 @@ export function createDockerComposeProvider(deps: ProviderDeps, options: DockerC
       return { ok: checks.every((c) => c.ok), checks } satisfies PreflightReport;
     },
 
-    deploy(ctx, version) {
+    async deploy(ctx, version) {
       validateVersion(version);
       return release(ctx, version, true);
     },

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Builds the sample's images locally (nothing is pulled):
+#   fraisier-sample:v1, fraisier-sample:v2  healthy, their page names their version
+#   fraisier-sample:broken                  serves nothing at /, so its HEALTHCHECK fails
+# Needs a static busybox (Debian: busybox-static) and a Docker engine.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+busybox=${BUSYBOX:-/bin/busybox}
+[ -x "$busybox" ] || { echo "build.sh: no busybox at $busybox (install busybox-static or set BUSYBOX)" >&2; exit 1; }
+
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+cp "$busybox" "$ctx/busybox"
+cp "$here/Dockerfile" "$ctx/Dockerfile"
+
+build() { # version, with-page
+  rm -rf "$ctx/www" && mkdir "$ctx/www"
+  if [ "$2" = yes ]; then
+    sed "s/@VERSION@/$1/" "$here/www/index.html" > "$ctx/www/index.html"
+  fi
+  docker build -q -t "fraisier-sample:$1" "$ctx" >/dev/null
+  echo "built fraisier-sample:$1"
+}
+
+build v1 yes
+build v2 yes
+build broken no
