@@ -1,7 +1,8 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { changeActivities, probeActivities, recordActivities } from './activities';
 import { LOG_TAIL_ON_FAILURE, describe, messageOf } from './deploy';
 import { Progress } from './progress';
+import { FRAISE_VERSION } from './searchAttributes';
 import type { OperationOutcome, RollbackInput } from './types';
 import { DEFAULT_READY_TIMEOUT_SECONDS, waitUntilHealthy, waitUntilReady } from './waiting';
 
@@ -25,6 +26,8 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
     throw ApplicationFailure.nonRetryable(`cannot roll back ${describe(target)}: found no ${wanted}; ${known}`, 'NoRelease');
   }
   const previousVersion = found.current?.version ?? null;
+  // Started without --to, the run did not know its version yet: tag it now so searches find it.
+  upsertSearchAttributes([{ key: FRAISE_VERSION, value: release.version }]);
 
   await progress.step('record-start', () =>
     recordActivities.recordStart({

@@ -44,6 +44,7 @@ async function runLocked(
   args: [DeployInput] | [RollbackInput],
   opts: LockCliOptions,
   requestedBy: string,
+  versionKnown = true,
 ): Promise<StartResult<OperationOutcome>> {
   const waitLockMs = durationSeconds(opts.waitLockTimeout, '--wait-lock-timeout') * 1000;
   const temporal = await connectTemporal();
@@ -53,7 +54,7 @@ async function runLocked(
       target,
       args,
       memo: { operation, version, requestedBy },
-      searchAttributes: operationSearchAttributes(target, operation, version),
+      searchAttributes: operationSearchAttributes(target, operation, versionKnown ? version : undefined),
       taskQueue: temporal.settings.taskQueue,
       waitLock: Boolean(opts.waitLock),
       waitLockTimeoutMs: waitLockMs,
@@ -100,7 +101,7 @@ export async function runRollback(out: Output, fraise: string, environment: stri
   requireAvailable(target);
   const requestedBy = opts.requestedBy ?? defaultRequester();
   const input: RollbackInput = { target, toVersion, requestedBy, readyTimeoutSeconds };
-  return runLocked(out, 'rollback', target, toVersion ?? 'previous release', [input], opts, requestedBy);
+  return runLocked(out, 'rollback', target, toVersion ?? 'previous release', [input], opts, requestedBy, toVersion !== null);
 }
 
 export async function runCleanup(out: Output, opts: { olderThan: string; dryRun?: boolean; json?: boolean }): Promise<number> {

@@ -200,6 +200,20 @@ describe('deploy, automatic rollback, manual rollback', () => {
     const logs = await runCli(['logs', 'shop', 'staging', '--tail', '5', '--config', configFile], env);
     expect(logs.code, logs.stderr).toBe(EXIT.ok);
   });
+
+  it('tags every run with search attributes that Temporal can filter on', async () => {
+    const query = `FraiseName='shop' AND FraiseEnvironment='staging' AND FraiseProvider='docker_compose' AND FraiseOperation='rollback'`;
+    let versions: string[] = [];
+    for (let attempt = 0; attempt < 20 && versions.length < 3; attempt++) {
+      versions = [];
+      for await (const wf of client.workflow.list({ query })) {
+        versions.push(String(wf.searchAttributes.FraiseVersion?.[0]));
+      }
+      if (versions.length < 3) await new Promise((r) => setTimeout(r, 500));
+    }
+    // The plain rollback learnt its version (v1) in the workflow; the one to v9 failed there but is listed too.
+    expect(versions).toEqual(expect.arrayContaining(['v1', 'v2', 'v9']));
+  });
 });
 
 describe('the lock', () => {
@@ -279,5 +293,43 @@ describe('cleanup', () => {
     expect(await fetchBody(appPort)).toBe('v2');
     const again = await runCli(['cleanup', '--json'], env);
     expect(again.json<{ cleaned: string[] }>().cleaned).toEqual([]);
+  });
+});
+
+describe('cleanup of many targets', () => {
+  it('cleans them a few at a time, continuing as new to keep each run short', async () => {
+    const now = Date.now();
+    const targets: Target[] = Array.from({ length: 5 }, (_, i) => ({
+      fraise: 'bulk',
+      environment: `pr-${i}`,
+      provider: 'docker_compose',
+      config: { compose_file: 'docker-compose.yml', service_name: 'preview', project_name: `${project}-bulk${i}`, pull: 'never' },
+      retain: 5,
+      configDir: dir,
+    }));
+    for (const [i, target] of targets.entries()) {
+      const key = { workflowId: `seeded-${i}`, runId: `seeded-run-${i}` };
+      await records.recordStart({
+        ...key, target, operation: 'deploy', version: `p${i}`, previousVersion: null, requestedBy: 'seed',
+        ephemeral: true, ttlSeconds: 60, startedAt: new Date(now - 3_600_000 - i * 1000),
+      });
+      await records.recordResult(key, { status: 'succeeded', url: null, error: null, logs: null, finishedAt: new Date(now - 3_500_000) });
+    }
+    const workflowId = `cleanup-bulk-${suffix}`;
+    const handle = await client.workflow.start('cleanup', {
+      workflowId,
+      taskQueue,
+      args: [{ thresholdSeconds: 3600, itemsPerRun: 2, concurrency: 2 }],
+    });
+    const summary = (await handle.result()) as { cleaned: string[]; failed: string[]; skipped: string[] };
+    expect(summary.failed).toEqual([]);
+    expect(summary.cleaned).toHaveLength(5);
+    expect(new Set(summary.cleaned).size).toBe(5);
+    // Three runs: 2 + 2 + 1 items; the first ended by continuing as new.
+    const first = await client.workflow.getHandle(workflowId, handle.firstExecutionRunId).describe();
+    expect(first.status.name).toBe('CONTINUED_AS_NEW');
+    const rows = await records.history({ fraise: 'bulk' }, 10);
+    expect(rows).toHaveLength(5);
+    for (const row of rows) expect(row.cleanedAt).toBeInstanceOf(Date);
   });
 });
