@@ -26,6 +26,18 @@ function output(json: boolean): Output {
 const configOption = () => new Option('-c, --config <file>', 'the fraises.yaml to read').default('fraises.yaml');
 const jsonOption = () => new Option('--json', 'print JSON instead of text');
 
+/** The options of the commands that take the target's lock (deploy, rollback). */
+function addLockOptions(command: Command, verb: string): Command {
+  return command
+    .option('--wait-lock', `if the target is busy, wait for the running operation to finish, then ${verb}`)
+    .option('--wait-lock-timeout <duration>', 'how long --wait-lock may wait', '30m')
+    .option('--ready-timeout <duration>', 'how long to wait for the release to come up', '5m')
+    .option('--requested-by <who>', 'recorded as who asked (default: user@host)')
+    .option('--no-wait', 'start the workflow and return without waiting for its result')
+    .addOption(configOption())
+    .addOption(jsonOption());
+}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('fraisier')
@@ -46,39 +58,25 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
     if (out.json) out.data(result);
   };
 
-  program
+  const deployCommand = program
     .command('deploy')
     .description('deploy a version of a fraise to an environment')
     .argument('<fraise>')
     .argument('<environment>')
     .requiredOption('-v, --version <version>', 'the version to deploy (image tag, release name)')
-    .option('--ttl <duration>', 'ephemeral deployment: cleanup removes it after this long (e.g. 24h)')
-    .option('--wait-lock', 'if the target is busy, wait for the running operation to finish, then deploy')
-    .option('--wait-lock-timeout <duration>', 'how long --wait-lock may wait', '30m')
-    .option('--ready-timeout <duration>', 'how long to wait for the release to come up', '5m')
-    .option('--requested-by <who>', 'recorded as who asked (default: user@host)')
-    .option('--no-wait', 'start the workflow and return without waiting for its result')
-    .addOption(configOption())
-    .addOption(jsonOption())
-    .action(async (fraise: string, environment: string, opts: DeployCliOptions) => {
+    .option('--ttl <duration>', 'ephemeral deployment: cleanup removes it after this long (e.g. 24h)');
+  addLockOptions(deployCommand, 'deploy').action(async (fraise: string, environment: string, opts: DeployCliOptions) => {
       const out = output(Boolean(opts.json));
       finishOperation(out, await runDeploy(out, fraise, environment, opts));
     });
 
-  program
+  const rollbackCommand = program
     .command('rollback')
     .description('put the previous recorded release (or --to <version>) back, without rebuilding')
     .argument('<fraise>')
     .argument('<environment>')
-    .option('--to <version>', 'a recorded version to go back to')
-    .option('--wait-lock', 'if the target is busy, wait for the running operation to finish, then roll back')
-    .option('--wait-lock-timeout <duration>', 'how long --wait-lock may wait', '30m')
-    .option('--ready-timeout <duration>', 'how long to wait for the release to come up', '5m')
-    .option('--requested-by <who>', 'recorded as who asked (default: user@host)')
-    .option('--no-wait', 'start the workflow and return without waiting for its result')
-    .addOption(configOption())
-    .addOption(jsonOption())
-    .action(async (fraise: string, environment: string, opts: RollbackCliOptions) => {
+    .option('--to <version>', 'a recorded version to go back to');
+  addLockOptions(rollbackCommand, 'roll back').action(async (fraise: string, environment: string, opts: RollbackCliOptions) => {
       const out = output(Boolean(opts.json));
       finishOperation(out, await runRollback(out, fraise, environment, opts));
     });

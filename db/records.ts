@@ -84,6 +84,10 @@ export function createRecords(db: Kysely<Database>): Records {
       .where('environment', '=', target.environment)
       .where('provider', '=', target.provider);
 
+  /** Newest first; ties broken by (workflow_id, run_id) so the order is total. */
+  const newestReleasesOf = (target: TargetKey) =>
+    releasesOf(target).orderBy('created_at', 'desc').orderBy('workflow_id', 'desc').orderBy('run_id', 'desc');
+
   const deploymentsOf = (filter: Partial<TargetKey>) => {
     let q = db.selectFrom('deployments').selectAll();
     if (filter.fraise !== undefined) q = q.where('fraise', '=', filter.fraise);
@@ -159,42 +163,19 @@ export function createRecords(db: Kysely<Database>): Records {
     },
 
     async currentRelease(target: TargetKey): Promise<ReleaseRecord | undefined> {
-      const row = await releasesOf(target)
-        .orderBy('created_at', 'desc')
-        .orderBy('workflow_id', 'desc')
-        .orderBy('run_id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const row = await newestReleasesOf(target).limit(1).executeTakeFirst();
       return row === undefined ? undefined : toRelease(row);
     },
 
     async previousRelease(target: TargetKey): Promise<ReleaseRecord | undefined> {
       // One statement: the newest release whose version is not the newest release's version.
-      const current = releasesOf(target)
-        .clearSelect()
-        .select('version')
-        .orderBy('created_at', 'desc')
-        .orderBy('workflow_id', 'desc')
-        .orderBy('run_id', 'desc')
-        .limit(1);
-      const row = await releasesOf(target)
-        .where('version', '<>', current)
-        .orderBy('created_at', 'desc')
-        .orderBy('workflow_id', 'desc')
-        .orderBy('run_id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const current = newestReleasesOf(target).clearSelect().select('version').limit(1);
+      const row = await newestReleasesOf(target).where('version', '<>', current).limit(1).executeTakeFirst();
       return row === undefined ? undefined : toRelease(row);
     },
 
     async releaseByVersion(target: TargetKey, version: string): Promise<ReleaseRecord | undefined> {
-      const row = await releasesOf(target)
-        .where('version', '=', version)
-        .orderBy('created_at', 'desc')
-        .orderBy('workflow_id', 'desc')
-        .orderBy('run_id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const row = await newestReleasesOf(target).where('version', '=', version).limit(1).executeTakeFirst();
       return row === undefined ? undefined : toRelease(row);
     },
 
