@@ -27,12 +27,13 @@ else
   say "system packages present"
 fi
 
-# 2. npm dependencies, exactly as locked.
+# 2. npm dependencies at the locked versions. (`npm install`, not `npm ci`: this npm writes lock files without
+#    other platforms' optional packages and then `npm ci` refuses them as out of sync.)
 if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   say "npm dependencies up to date"
 else
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 
 # 3. The temporal CLI (dev server and Web UI): $TEMPORAL_CLI, one on PATH, or built from the pinned module.
