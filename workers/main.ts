@@ -6,12 +6,13 @@ import { Client, Connection } from '@temporalio/client';
 import { databaseUrl, openRecords } from '../db/connect';
 import { ensureCleanupSchedule } from './cleanupSchedule';
 import { ensureSearchAttributes } from './searchAttributes';
+import { REPO_ROOT } from './temporalCli';
 import { temporalSettings } from './temporalConnection';
 import { createFraisierWorker } from './worker';
 
 async function main(): Promise<void> {
   const settings = temporalSettings();
-  const records = await openRecords(databaseUrl());
+  const records = await openRecords(databaseUrl(process.env, REPO_ROOT));
   const connection = await Connection.connect({
     address: settings.address,
     ...(settings.tls !== undefined ? { tls: settings.tls } : {}),

@@ -10,10 +10,11 @@ import { DEFAULT_PGLITE_DIR, startEmbeddedDatabase, type EmbeddedDatabase } from
 import { ensureCleanupSchedule } from './cleanupSchedule';
 import { startDevServer, type DevServer } from './devServer';
 import { ensureSearchAttributes } from './searchAttributes';
+import { REPO_ROOT } from './temporalCli';
 import { temporalSettings } from './temporalConnection';
 import { createFraisierWorker } from './worker';
 
-const DATA_DIR = resolve(process.env.FRAISIER_DATA_DIR ?? '.data');
+const DATA_DIR = resolve(REPO_ROOT, process.env.FRAISIER_DATA_DIR ?? '.data');
 const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
 
 function say(line: string): void {
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   if (!databaseUrl) {
     embedded = await startEmbeddedDatabase({
-      dataDir: resolve(process.env.FRAISIER_PGLITE_DIR ?? DEFAULT_PGLITE_DIR),
+      dataDir: resolve(REPO_ROOT, process.env.FRAISIER_PGLITE_DIR ?? DEFAULT_PGLITE_DIR),
       port: Number(process.env.FRAISIER_PGLITE_PORT ?? 0),
     });
     stops.push({ what: 'embedded database', stop: embedded.stop });
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
 
   const { worker, connection: workerConnection } = await createFraisierWorker({ settings, records });
   const running = worker.run();
-  stops.unshift({ what: 'worker connection', stop: () => workerConnection.close() });
+  stops.push({ what: 'worker connection', stop: () => workerConnection.close() });
   say(`worker polling task queue "${settings.taskQueue}" on ${settings.address}, namespace ${settings.namespace}`);
   if (devServer?.uiUrl) say(`Temporal Web UI: ${devServer.uiUrl}/namespaces/${settings.namespace}/workflows`);
   say('ready. Ctrl-C stops everything.');

@@ -4,6 +4,7 @@ import type { PreflightReport, ServiceStatus, Target } from '../../activities/pr
 import { findProvider, providerRegistry } from '../../activities/providers/registry';
 import { databaseUrl, openRecords } from '../../db/connect';
 import type { DeploymentRecord, Records } from '../../db/types';
+import { REPO_ROOT } from '../../workers/temporalCli';
 import { lockWorkflowId } from '../../workflows/ids';
 import type { inspectLogs, inspectStatus, testProvider } from '../../workflows/inspect';
 import type { Output } from '../cli';
@@ -18,7 +19,8 @@ const INSPECT_TIMEOUT = '2 minutes';
 async function withRecords<T>(body: (records: Records) => Promise<T>): Promise<T> {
   let records: Records;
   try {
-    records = await openRecords(databaseUrl());
+    // Relative to fraisier's own folder, where `npm start` keeps .data/, wherever the CLI runs from.
+    records = await openRecords(databaseUrl(process.env, REPO_ROOT));
   } catch (err) {
     throw new CliError(`cannot open the records database: ${(err as Error).message}`, EXIT.badInput);
   }
