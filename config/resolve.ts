@@ -58,6 +58,7 @@ export function resolveTarget(config: FraisesConfig, fraise: string, environment
     configDir: config.configDir,
   };
   if (healthCheck) target.healthCheck = healthCheck;
+  if (env.task_queue !== undefined) target.taskQueue = env.task_queue;
   return target;
 }
 

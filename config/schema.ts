@@ -104,6 +104,13 @@ export const retainSchema = allowed(z.int().min(1).max(100), 'an integer from 1 
 
 const descriptionSchema = allowed(z.string(), 'free text').describe('Free text for humans.');
 
+export const taskQueueSchema = allowed(
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/),
+  'a task queue name: letters, digits, ".", "_" and "-", e.g. docker-host-a',
+).describe(
+  'Temporal task queue of the worker that runs this environment, e.g. one per Docker host (default: FRAISIER_TASK_QUEUE, else "fraisier").',
+);
+
 function environmentSchemaFor(entry: ProviderEntry) {
   return z
     .strictObject({
@@ -111,6 +118,7 @@ function environmentSchemaFor(entry: ProviderEntry) {
       config: entry.configSchema.meta({ id: `${pascal(entry.name)}Config`, title: `${entry.name} config` }),
       health_check: healthCheckSchema.optional(),
       retain: retainSchema.optional(),
+      task_queue: taskQueueSchema.optional(),
       description: descriptionSchema.optional(),
     })
     .describe(`Environment deployed with the ${entry.name} provider.`)

@@ -72,6 +72,8 @@ async function cleanOne(item: CleanupItem, totals: CleanupSummary): Promise<void
   try {
     await executeChild(cleanupTarget, {
       workflowId: lockWorkflowId(item.target),
+      // On the queue of the workers that reach the target (e.g. its Docker host); else this run's own queue.
+      ...(item.target.taskQueue ? { taskQueue: item.target.taskQueue } : {}),
       args: [item],
       memo: { ...memo },
       typedSearchAttributes: operationSearchAttributes(item.target, 'cleanup-target'),

@@ -43,6 +43,8 @@ export interface Target extends TargetKey {
   retain: number;
   /** Absolute directory of the fraises.yaml this target came from; relative paths resolve against it. */
   configDir: string;
+  /** The task queue of the workers that can reach this target (e.g. one per Docker host); the default queue when absent. */
+  taskQueue?: string;
 }
 
 /** What a provider needs to put a release back without rebuilding it. */

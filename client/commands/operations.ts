@@ -55,7 +55,7 @@ async function runLocked(
       args,
       memo: { operation, version, requestedBy },
       searchAttributes: operationSearchAttributes(target, operation, versionKnown ? version : undefined),
-      taskQueue: temporal.settings.taskQueue,
+      taskQueue: target.taskQueue ?? temporal.settings.taskQueue,
       waitLock: Boolean(opts.waitLock),
       waitLockTimeoutMs: waitLockMs,
       onWaiting: (holder) => out.progress(`waiting for the lock: ${describeHolder(holder)}`),

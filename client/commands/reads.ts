@@ -36,7 +36,7 @@ async function inspect<R>(temporal: ConnectedClient, workflowType: string, targe
   try {
     return (await temporal.client.workflow.execute(workflowType, {
       workflowId: `inspect:${lockWorkflowId(target)}:${randomUUID()}`,
-      taskQueue: temporal.settings.taskQueue,
+      taskQueue: target.taskQueue ?? temporal.settings.taskQueue,
       args,
       workflowExecutionTimeout: INSPECT_TIMEOUT,
     })) as R;

@@ -2,9 +2,11 @@
  * End to end, all real: the temporal dev server, a worker running our workflows, dockerd with Compose,
  * PostgreSQL for the records, and the `fraisier` CLI run as a user runs it.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker as WorkerType } from '@temporalio/worker';
 import { execa } from 'execa';
@@ -19,6 +21,7 @@ import { freePort } from '../../workers/devServer';
 import { temporalSettings } from '../../workers/temporalConnection';
 import { createFraisierWorker } from '../../workers/worker';
 import { CliError, EXIT } from '../../client/exitCodes';
+import { queryProgress } from '../../client/follow';
 import { startUnderLock } from '../../client/lock';
 import { operationSearchAttributes } from '../../workflows/searchAttributes';
 import { buildAppImage, removeImages } from '../support/appImage';
@@ -30,9 +33,13 @@ import { startPostgresCluster } from '../support/postgres';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const suffix = `${process.pid}`;
+const TSX_CLI = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../../workers/main.ts', import.meta.url));
 const image = `fraisier-e2e-${suffix}`;
 const project = `fraisier-e2e-${suffix}`;
 const taskQueue = `e2e-${suffix}`;
+// The preview environment names its own queue in fraises.yaml, as a second Docker host would.
+const previewQueue = `e2e-${suffix}-preview`;
 
 let dir: string;
 let appPort: number;
@@ -42,6 +49,8 @@ let env: Record<string, string>;
 let records: Records;
 let worker: WorkerType;
 let workerRun: Promise<void>;
+let previewWorker: WorkerType;
+let previewWorkerRun: Promise<void>;
 let client: Client;
 let stopPostgres: () => Promise<void>;
 
@@ -95,6 +104,7 @@ beforeAll(async () => {
       `        config: { compose_file: docker-compose.yml, service_name: web, project_name: ${project}, pull: never }`,
       '      preview:',
       '        provider: docker_compose',
+      `        task_queue: ${previewQueue}`,
       `        health_check: { type: tcp, port: ${previewPort}, timeout: 10s, interval: 1s }`,
       `        config: { compose_file: docker-compose.yml, service_name: preview, project_name: ${project}, version_variable: PREVIEW_VERSION, pull: never }`,
       '',
@@ -110,12 +120,17 @@ beforeAll(async () => {
   const settings = temporalSettings({ TEMPORAL_ADDRESS: address, FRAISIER_TASK_QUEUE: taskQueue });
   ({ worker } = await createFraisierWorker({ settings, records, workflowBundle: { code: inject('workflowBundleCode') } }));
   workerRun = worker.run();
+  const previewSettings = temporalSettings({ TEMPORAL_ADDRESS: address, FRAISIER_TASK_QUEUE: previewQueue });
+  ({ worker: previewWorker } = await createFraisierWorker({ settings: previewSettings, records, workflowBundle: { code: inject('workflowBundleCode') } }));
+  previewWorkerRun = previewWorker.run();
   client = new Client({ connection: await Connection.connect({ address }) });
 });
 
 afterAll(async () => {
   worker?.shutdown();
+  previewWorker?.shutdown();
   await workerRun?.catch(() => undefined);
+  await previewWorkerRun?.catch(() => undefined);
   await client?.connection.close();
   await records?.close();
   await stopPostgres?.();
@@ -270,6 +285,8 @@ describe('cleanup', () => {
     const deployed = await runCli(['deploy', 'shop', 'preview', '--version', 'p1', '--ttl', '1s', '--config', configFile, '--json'], env);
     expect(deployed.code, deployed.stderr).toBe(EXIT.ok);
     expect(await containerIds('preview')).toHaveLength(1);
+    const previewLock = lockWorkflowId({ provider: 'docker_compose', fraise: 'shop', environment: 'preview' });
+    expect((await client.workflow.getHandle(previewLock).describe()).taskQueue).toBe(previewQueue);
     await new Promise((r) => setTimeout(r, 1_500));
 
     const dry = await runCli(['cleanup', '--dry-run', '--json'], env);
@@ -287,7 +304,9 @@ describe('cleanup', () => {
     expect(row?.cleanedAt).toBeInstanceOf(Date);
     expect(row?.status).toBe('succeeded');
     await saveHistory(client, summary.workflowId, 'cleanup');
-    await saveHistory(client, lockWorkflowId({ provider: 'docker_compose', fraise: 'shop', environment: 'preview' }), 'cleanup-target');
+    await saveHistory(client, previewLock, 'cleanup-target');
+    // The cleanup of that target ran on the target's own queue, not the cleanup's.
+    expect((await client.workflow.getHandle(previewLock).describe()).taskQueue).toBe(previewQueue);
 
     // The staging service is not ephemeral: untouched.
     expect(await fetchBody(appPort)).toBe('v2');
@@ -331,5 +350,62 @@ describe('cleanup of many targets', () => {
     const rows = await records.history({ fraise: 'bulk' }, 10);
     expect(rows).toHaveLength(5);
     for (const row of rows) expect(row.cleanedAt).toBeInstanceOf(Date);
+  });
+});
+
+describe('a worker crash', () => {
+  it('loses nothing: a deploy whose worker is killed mid-step finishes on the next worker, recorded once', async () => {
+    const crashQueue = `${taskQueue}-crash`;
+    const workerEnv = { ...env, FRAISIER_TASK_QUEUE: crashQueue };
+    const spawnWorker = () => {
+      const child = spawn(process.execPath, [TSX_CLI, WORKER_MAIN], { env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+      return { child, output: () => out };
+    };
+    const config = await loadConfig(configFile);
+    const target = resolveTarget(config, 'shop', 'staging');
+    const first = spawnWorker();
+    const handle = await startUnderLock(client, {
+      workflowType: 'deploy',
+      target,
+      args: [{ target, version: 'v1', requestedBy: 'crash-test' }],
+      memo: { operation: 'deploy', version: 'v1', requestedBy: 'crash-test' },
+      searchAttributes: operationSearchAttributes(target, 'deploy', 'v1'),
+      taskQueue: crashQueue,
+      waitLock: false,
+      waitLockTimeoutMs: 0,
+    });
+    // Kill the worker (no goodbye) as soon as the deploy step is under way.
+    let step = '';
+    for (let i = 0; i < 600 && !['deploy', 'wait-ready', 'health-check'].includes(step); i++) {
+      step = (await queryProgress(handle))?.current ?? '';
+      if (!['deploy', 'wait-ready', 'health-check'].includes(step)) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(['deploy', 'wait-ready', 'health-check'], first.output()).toContain(step);
+    process.kill(-(first.child.pid as number), 'SIGKILL');
+    const killedAt = Date.now();
+
+    // Nobody unlocks anything: the lock is still held by the same run, which resumes on a new worker.
+    const held = await describeLock();
+    expect(held).toMatchObject({ runId: handle.firstExecutionRunId, status: 'RUNNING' });
+    const second = spawnWorker();
+    try {
+      const outcome = (await handle.result()) as { status: string; version: string };
+      expect(outcome).toMatchObject({ status: 'succeeded', version: 'v1' });
+      process.stdout.write(`worker crash at step "${step}": recovered in ${((Date.now() - killedAt) / 1000).toFixed(1)}s\n`);
+    } finally {
+      process.kill(-(second.child.pid as number), 'SIGTERM');
+    }
+    expect(await fetchBody(appPort)).toBe('v1');
+    const rows = (await records.history({ fraise: 'shop', environment: 'staging' }, 50)).filter((r) => r.runId === handle.firstExecutionRunId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'succeeded', requestedBy: 'crash-test' });
+
+    async function describeLock() {
+      const d = await client.workflow.getHandle(lockWorkflowId(target)).describe();
+      return { runId: d.runId, status: d.status.name };
+    }
   });
 });

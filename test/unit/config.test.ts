@@ -106,6 +106,24 @@ describe('loadConfig: the valid fixture', () => {
   });
 });
 
+describe('task_queue', () => {
+  it('sends an environment to the workers of its own queue, and only that one', () => {
+    const config = parseConfigText(
+      'fraises:\n  api:\n    providers:\n' +
+        '      a: { provider: docker_compose, task_queue: docker-host-a, config: { compose_file: c.yml, service_name: api } }\n' +
+        '      b: { provider: docker_compose, config: { compose_file: c.yml, service_name: api } }\n',
+    );
+    expect(resolveTarget(config, 'api', 'a').taskQueue).toBe('docker-host-a');
+    expect(resolveTarget(config, 'api', 'b')).not.toHaveProperty('taskQueue');
+  });
+
+  it('refuses a queue name that is not one', () => {
+    const err = parseError(withEnv('provider: docker_compose\ntask_queue: "host a"\nconfig: { compose_file: c.yml, service_name: api }'));
+    expect(err.message).toContain('fraises.my_api.providers.staging.task_queue');
+    expect(err.message).toContain('a task queue name');
+  });
+});
+
 describe('resolveTarget: unknown names', () => {
   it('lists the known fraises', async () => {
     const config = await loadConfig(fixture('valid.yaml'));
@@ -194,7 +212,7 @@ describe('loadConfig: errors name the file, the key path and what is allowed', (
   it('unknown key with a suggestion, and the list of known keys', () => {
     const err = parseError(withEnv('provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }\nhelth_check: { type: tcp, port: 1 }'));
     expect(err.message).toBe(
-      'fraises.yaml: fraises.my_api.providers.staging.helth_check: unknown key (did you mean "health_check"?); allowed: provider, config, health_check, retain, description',
+      'fraises.yaml: fraises.my_api.providers.staging.helth_check: unknown key (did you mean "health_check"?); allowed: provider, config, health_check, retain, task_queue, description',
     );
   });
 
