@@ -183,10 +183,11 @@ export function createActivities(deps: { records: Records; providers: ProviderSo
     },
 
     /**
-     * Expired ephemeral deployments, grouped by target. A group whose target has had a later operation
-     * that is not one of them is marked superseded: cleaning it must not remove what replaced it.
+     * Expired ephemeral deployments (at most `limit` records), grouped by target. A group whose target has had
+     * a later operation that is not one of them is marked superseded: cleaning it must not remove what
+     * replaced it. `full` says the limit was reached, so more may be waiting.
      */
-    async findExpired(thresholdSeconds: number, limit: number): Promise<CleanupItem[]> {
+    async findExpired(thresholdSeconds: number, limit: number): Promise<{ items: CleanupItem[]; full: boolean }> {
       const expired = await records.findExpiredEphemeral(new Date(), thresholdSeconds, limit);
       const groups = new Map<string, DeploymentRecord[]>();
       for (const row of expired) {
@@ -195,19 +196,19 @@ export function createActivities(deps: { records: Records; providers: ProviderSo
       }
       const items: CleanupItem[] = [];
       for (const rows of groups.values()) {
-        const first = rows[0];
-        if (!first) continue;
-        const latest = await records.latestOperation(first);
+        const newest = rows[rows.length - 1];
+        if (!newest) continue;
+        const latest = await records.latestOperation(newest);
         const superseded =
           latest !== undefined && !rows.some((r) => r.workflowId === latest.workflowId && r.runId === latest.runId);
         items.push({
-          target: (latest && !superseded ? latest : rows[rows.length - 1] ?? first).target,
+          target: newest.target,
           keys: rows.map((r) => ({ workflowId: r.workflowId, runId: r.runId })),
           superseded,
           versions: rows.map((r) => r.version),
         });
       }
-      return items;
+      return { items, full: expired.length === limit };
     },
 
     async markCleaned(keys: OperationKey[]): Promise<void> {

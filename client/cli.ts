@@ -66,9 +66,9 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
     .requiredOption('-v, --version <version>', 'the version to deploy (image tag, release name)')
     .option('--ttl <duration>', 'ephemeral deployment: cleanup removes it after this long (e.g. 24h)');
   addLockOptions(deployCommand, 'deploy').action(async (fraise: string, environment: string, opts: DeployCliOptions) => {
-      const out = output(Boolean(opts.json));
-      finishOperation(out, await runDeploy(out, fraise, environment, opts));
-    });
+    const out = output(Boolean(opts.json));
+    finishOperation(out, await runDeploy(out, fraise, environment, opts));
+  });
 
   const rollbackCommand = program
     .command('rollback')
@@ -77,9 +77,9 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
     .argument('<environment>')
     .option('--to <version>', 'a recorded version to go back to');
   addLockOptions(rollbackCommand, 'roll back').action(async (fraise: string, environment: string, opts: RollbackCliOptions) => {
-      const out = output(Boolean(opts.json));
-      finishOperation(out, await runRollback(out, fraise, environment, opts));
-    });
+    const out = output(Boolean(opts.json));
+    finishOperation(out, await runRollback(out, fraise, environment, opts));
+  });
 
   program
     .command('status')

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../workers/worker';
 import { HISTORIES_DIR } from './support/histories';
 
-const REQUIRED = ['deploy-succeeded', 'deploy-rolled-back', 'rollback-succeeded', 'cleanup', 'cleanup-target'];
+const REQUIRED = ['deploy-succeeded', 'deploy-rolled-back', 'deploy-cancelled', 'rollback-succeeded', 'cleanup', 'cleanup-target'];
 
 describe('replay of recorded histories', () => {
   it('has a recorded history for every workflow type that changes targets', async () => {

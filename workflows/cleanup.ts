@@ -37,8 +37,8 @@ export async function cleanup(input: CleanupInput = {}): Promise<CleanupSummary>
   const totals = input.totals ?? emptySummary();
   const progress = new Progress('cleanup', ['find-expired', 'clean']);
 
-  const items = await progress.step('find-expired', () => recordActivities.findExpired(threshold, itemsPerRun), (found) =>
-    `${found.length} target(s)`,
+  const { items, full } = await progress.step('find-expired', () => recordActivities.findExpired(threshold, itemsPerRun), (found) =>
+    `${found.items.length} target(s)${found.full ? ', maybe more' : ''}`,
   );
 
   progress.start('clean');
@@ -54,9 +54,10 @@ export async function cleanup(input: CleanupInput = {}): Promise<CleanupSummary>
   }
   progress.done('clean', `cleaned ${totals.cleaned.length}, skipped ${totals.skipped.length}, failed ${totals.failed.length}`);
 
-  // A full page may mean more is waiting, except for items skipped as busy: they stay expired until the next run.
+  // A full page may mean more is waiting. Items skipped as busy stay expired and come back first, so a page
+  // of nothing but busy targets ends the run (the next scheduled run retries them) instead of looping.
   const handledForGood = items.length - items.filter((i) => totals.skipped.includes(label(i))).length;
-  if (items.length === itemsPerRun && handledForGood > 0) {
+  if (full && handledForGood > 0) {
     await continueAsNew<typeof cleanup>({ ...input, totals });
   }
   return totals;

@@ -1,7 +1,8 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { DeployStarted, Target } from '../activities/providers/contract';
 import type { ReleaseSummary } from '../activities/operations';
 import { changeActivities, probeActivities, recordActivities } from './activities';
+import { recordingCancellation } from './cancellation';
 import { Progress } from './progress';
 import type { DeployInput, OperationOutcome } from './types';
 import { DEFAULT_READY_TIMEOUT_SECONDS, waitUntilHealthy, waitUntilReady } from './waiting';
@@ -37,41 +38,43 @@ export async function deploy(input: DeployInput): Promise<OperationOutcome> {
     }),
   );
   const previousVersion = before.current?.version ?? null;
+  return recordingCancellation(async () => {
+    let started: DeployStarted;
+    try {
+      started = await progress.step('deploy', () => changeActivities.deployVersion(target, version), (s) => `version ${s.version}`);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return fail(target, progress, version, previousVersion, `deploy step failed: ${messageOf(err)}`, before.current);
+    }
 
-  let started: DeployStarted;
-  try {
-    started = await progress.step('deploy', () => changeActivities.deployVersion(target, version), (s) => `version ${s.version}`);
-  } catch (err) {
-    return fail(target, progress, version, previousVersion, `deploy step failed: ${messageOf(err)}`, before.current);
-  }
+    const readiness = await progress.step('wait-ready', () => waitUntilReady(target, started, readyTimeout, progress), (r) => r.detail);
+    if (readiness.state !== 'ready') {
+      progress.fail('wait-ready', readiness.detail);
+      return fail(target, progress, version, previousVersion, `not ready: ${readiness.detail}`, before.current);
+    }
 
-  const readiness = await progress.step('wait-ready', () => waitUntilReady(target, started, readyTimeout, progress), (r) => r.detail);
-  if (readiness.state !== 'ready') {
-    progress.fail('wait-ready', readiness.detail);
-    return fail(target, progress, version, previousVersion, `not ready: ${readiness.detail}`, before.current);
-  }
+    const health = await progress.step('health-check', () => waitUntilHealthy(target, progress), (h) => `${h.source}: ${h.detail}`);
+    if (!health.ok) {
+      progress.fail('health-check', health.detail);
+      return fail(target, progress, version, previousVersion, `health check failed (${health.source}): ${health.detail}`, before.current);
+    }
 
-  const health = await progress.step('health-check', () => waitUntilHealthy(target, progress), (h) => `${h.source}: ${h.detail}`);
-  if (!health.ok) {
-    progress.fail('health-check', health.detail);
-    return fail(target, progress, version, previousVersion, `health check failed (${health.source}): ${health.detail}`, before.current);
-  }
-
-  const url = readiness.url ?? started.url ?? null;
-  await progress.step('record-result', async () => {
-    await recordActivities.recordRelease(target, started.release);
-    await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
+    const url = readiness.url ?? started.url ?? null;
+    await progress.step('record-result', async () => {
+      await recordActivities.recordRelease(target, started.release);
+      await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
+    });
+    return {
+      operation: 'deploy',
+      status: 'succeeded',
+      version,
+      previousVersion,
+      url,
+      detail: `${version} is live on ${describe(target)}`,
+      logs: null,
+      rolledBackTo: null,
+    };
   });
-  return {
-    operation: 'deploy',
-    status: 'succeeded',
-    version,
-    previousVersion,
-    url,
-    detail: `${version} is live on ${describe(target)}`,
-    logs: null,
-    rolledBackTo: null,
-  };
 }
 
 /**
@@ -87,7 +90,10 @@ async function fail(
   previous: ReleaseSummary | undefined,
 ): Promise<never> {
   progress.start('collect-logs');
-  const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => `(logs unavailable: ${messageOf(err)})`);
+  const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => {
+    if (isCancellation(err)) throw err;
+    return `(logs unavailable: ${messageOf(err)})`;
+  });
   progress.done('collect-logs');
 
   let rolledBackTo: string | null = null;
@@ -104,6 +110,7 @@ async function fail(
       detail = `${reason}; rolled back automatically to ${previous.version}`;
       progress.done('rollback', `${previous.version} is back`);
     } catch (err) {
+      if (isCancellation(err)) throw err;
       detail = `${reason}; automatic rollback to ${previous.version} failed too: ${messageOf(err)}`;
       progress.fail('rollback', messageOf(err));
     }
@@ -130,11 +137,9 @@ export function describe(target: Target): string {
   return `${target.fraise}/${target.environment} (${target.provider})`;
 }
 
+/** An error's message with its cause's (activity failures carry the real reason as their cause). */
 export function messageOf(err: unknown): string {
-  if (err instanceof ApplicationFailure || err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
 }
 

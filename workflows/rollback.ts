@@ -1,6 +1,7 @@
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import { changeActivities, probeActivities, recordActivities } from './activities';
 import { LOG_TAIL_ON_FAILURE, describe, messageOf } from './deploy';
+import { recordingCancellation } from './cancellation';
 import { Progress } from './progress';
 import { FRAISE_VERSION } from './searchAttributes';
 import type { OperationOutcome, RollbackInput } from './types';
@@ -40,48 +41,54 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
     }),
   );
 
-  const failed = async (reason: string): Promise<never> => {
-    const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => `(logs unavailable: ${messageOf(err)})`);
-    await progress.step('record-result', () => recordActivities.recordResult({ status: 'failed', url: null, error: reason, logs }));
-    const outcome: OperationOutcome = {
+  return recordingCancellation(async () => {
+    const failed = async (reason: string): Promise<never> => {
+      const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => {
+        if (isCancellation(err)) throw err;
+        return `(logs unavailable: ${messageOf(err)})`;
+      });
+      await progress.step('record-result', () => recordActivities.recordResult({ status: 'failed', url: null, error: reason, logs }));
+      const outcome: OperationOutcome = {
+        operation: 'rollback',
+        status: 'failed',
+        version: release.version,
+        previousVersion,
+        url: null,
+        detail: reason,
+        logs,
+        rolledBackTo: null,
+      };
+      throw ApplicationFailure.nonRetryable(`rollback of ${describe(target)} to ${release.version} failed: ${reason}`, 'RollbackFailed', outcome);
+    };
+
+    let started;
+    try {
+      started = await progress.step('rollback', () => changeActivities.rollbackRelease(target, release), () => `to ${release.version}`);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return failed(`rollback step failed: ${messageOf(err)}`);
+    }
+    const readiness = await progress.step('wait-ready', () =>
+      waitUntilReady(target, started, input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS, progress),
+    );
+    if (readiness.state !== 'ready') return failed(`not ready: ${readiness.detail}`);
+    const health = await progress.step('health-check', () => waitUntilHealthy(target, progress));
+    if (!health.ok) return failed(`health check failed (${health.source}): ${health.detail}`);
+
+    const url = readiness.url ?? started.url ?? null;
+    await progress.step('record-result', async () => {
+      await recordActivities.recordRelease(target, { version: release.version, artifact: release.artifact });
+      await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
+    });
+    return {
       operation: 'rollback',
-      status: 'failed',
+      status: 'succeeded',
       version: release.version,
       previousVersion,
-      url: null,
-      detail: reason,
-      logs,
+      url,
+      detail: `${describe(target)} is back on ${release.version}`,
+      logs: null,
       rolledBackTo: null,
     };
-    throw ApplicationFailure.nonRetryable(`rollback of ${describe(target)} to ${release.version} failed: ${reason}`, 'RollbackFailed', outcome);
-  };
-
-  let started;
-  try {
-    started = await progress.step('rollback', () => changeActivities.rollbackRelease(target, release), () => `to ${release.version}`);
-  } catch (err) {
-    return failed(`rollback step failed: ${messageOf(err)}`);
-  }
-  const readiness = await progress.step('wait-ready', () =>
-    waitUntilReady(target, started, input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS, progress),
-  );
-  if (readiness.state !== 'ready') return failed(`not ready: ${readiness.detail}`);
-  const health = await progress.step('health-check', () => waitUntilHealthy(target, progress));
-  if (!health.ok) return failed(`health check failed (${health.source}): ${health.detail}`);
-
-  const url = readiness.url ?? started.url ?? null;
-  await progress.step('record-result', async () => {
-    await recordActivities.recordRelease(target, { version: release.version, artifact: release.artifact });
-    await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
   });
-  return {
-    operation: 'rollback',
-    status: 'succeeded',
-    version: release.version,
-    previousVersion,
-    url,
-    detail: `${describe(target)} is back on ${release.version}`,
-    logs: null,
-    rolledBackTo: null,
-  };
 }

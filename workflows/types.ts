@@ -43,7 +43,7 @@ export interface CleanupInput {
   thresholdSeconds?: number;
   /** How many targets are cleaned at once. */
   concurrency?: number;
-  /** Items handled per run before continuing as new, which keeps each run's history bounded. */
+  /** Expired records handled per run before continuing as new, which keeps each run's history bounded. */
   itemsPerRun?: number;
   dryRun?: boolean;
   /** Carried across continue-as-new. */

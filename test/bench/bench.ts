@@ -52,7 +52,7 @@ interface Options {
 function usage(): string {
   return [
     'usage: npm run bench -- [options]   (each also as BENCH_<NAME> in the environment, e.g. BENCH_DEPLOYS=10)',
-    '  --deploys N          sequential deploys, alternating v1/v2 (default 6)',
+    '  --deploys N          sequential deploys, alternating v1/v2 (default 10)',
     '  --racers N           simultaneous startUnderLock calls per lock round (default 20)',
     '  --lock-rounds N      lock contention rounds (default 3)',
     '  --records N          recordStart+recordResult pairs per mode and database (default 1000)',
@@ -99,7 +99,7 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
   const phases = phaseText.split(',').map((p) => p.trim()).filter(Boolean);
   for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
   return {
-    deploys: int('deploys', 6, 1, 500),
+    deploys: int('deploys', 10, 1, 500),
     racers: int('racers', 20, 2, 200),
     lockRounds: int('lock-rounds', 3, 1, 50),
     records: int('records', 1000, 1, 1_000_000),
@@ -613,6 +613,7 @@ async function main(): Promise<number> {
         ['nproc', String(os.availableParallelism())],
         ['cpu', cpus[0]?.model.trim() ?? '?'],
         ['memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
+        ['load average (1/5/15 min)', os.loadavg().map((l) => l.toFixed(2)).join(' / ')],
         ['node', process.version],
         ['platform', `${os.platform()} ${os.release()}`],
         ['docker engine', dockerVersion],

@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { DefaultLogger, Runtime, type Worker as WorkerType } from '@temporalio/worker';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -16,6 +17,7 @@ import { loadConfig } from '../../config/load';
 import { resolveTarget } from '../../config/resolve';
 import { openRecords } from '../../db/connect';
 import type { Records } from '../../db/types';
+import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
 import { lockWorkflowId } from '../../workflows/ids';
 import { freePort } from '../../workers/devServer';
 import { temporalSettings } from '../../workers/temporalConnection';
@@ -407,5 +409,40 @@ describe('a worker crash', () => {
       const d = await client.workflow.getHandle(lockWorkflowId(target)).describe();
       return { runId: d.runId, status: d.status.name };
     }
+  });
+});
+
+describe('a cancelled deploy', () => {
+  it('records its end, and frees the target', async () => {
+    const config = await loadConfig(configFile);
+    const target = resolveTarget(config, 'shop', 'staging');
+    const handle = await startUnderLock(client, {
+      workflowType: 'deploy',
+      target,
+      args: [{ target, version: 'bad', requestedBy: 'cancel-test' }],
+      memo: { operation: 'deploy', version: 'bad', requestedBy: 'cancel-test' },
+      searchAttributes: operationSearchAttributes(target, 'deploy', 'bad'),
+      taskQueue,
+      waitLock: false,
+      waitLockTimeoutMs: 0,
+    });
+    let step = '';
+    for (let i = 0; i < 600 && step !== 'wait-ready'; i++) {
+      step = (await queryProgress(handle))?.current ?? '';
+      if (step !== 'wait-ready') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(step).toBe('wait-ready');
+    await handle.cancel();
+    const failure = await handle.result().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const [row] = (await records.history({ fraise: 'shop', environment: 'staging' }, 50)).filter((r) => r.runId === handle.firstExecutionRunId);
+    expect(row).toMatchObject({ status: 'failed', error: CANCELLED_MESSAGE, requestedBy: 'cancel-test' });
+    expect(row?.finishedAt).toBeInstanceOf(Date);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    await saveHistory(client, handle.workflowId, 'deploy-cancelled');
   });
 });
