@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TEMPORAL_CLI_MODULE="github.com/temporalio/cli/cmd/temporal@v1.5.1"
+COMPOSE_V2_VERSION="v2.40.3"
 say() { printf '[setup] %s\n' "$*"; }
 
 # 1. System packages the tests use (as root on Debian only; elsewhere, say what is missing).
@@ -48,5 +49,22 @@ else
   say "building $TEMPORAL_CLI_MODULE into .tools/bin (the first build takes a few minutes)"
   mkdir -p .tools/bin
   GOBIN="$PWD/.tools/bin" go install "$TEMPORAL_CLI_MODULE"
+fi
+# 4. The docker compose v2 plugin (v1, docker-compose, comes from apt), so both are tested for real: built from
+#    the pinned module when absent. `go install module@version` refuses compose's go.mod (it has exclude
+#    directives), so it is built inside the downloaded module.
+if docker compose version >/dev/null 2>&1; then
+  say "docker compose plugin present: $(docker compose version --short 2>/dev/null)"
+elif ! command -v go >/dev/null 2>&1; then
+  say "no docker compose v2 plugin and no Go toolchain to build it: its integration tests will be skipped"
+else
+  if [ "$(id -u)" = 0 ]; then plugin_dir=/usr/local/lib/docker/cli-plugins; else plugin_dir="$HOME/.docker/cli-plugins"; fi
+  say "building docker compose $COMPOSE_V2_VERSION into $plugin_dir (the first build takes a few minutes)"
+  go mod download "github.com/docker/compose/v2@$COMPOSE_V2_VERSION"
+  mkdir -p "$plugin_dir"
+  (cd "$(go env GOMODCACHE)/github.com/docker/compose/v2@$COMPOSE_V2_VERSION" &&
+    go build -trimpath -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_V2_VERSION" \
+      -o "$plugin_dir/docker-compose" ./cmd)
+  say "docker compose plugin built: $(docker compose version --short)"
 fi
 say "ready: npm test runs the suite, npm start runs fraisier"
