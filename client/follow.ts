@@ -5,9 +5,9 @@ import { progressQuery, type ProgressSnapshot } from '../workflows/progress';
 const QUERY_DEADLINE_MS = 3_000;
 
 /** The workflow's progress, or undefined when no worker answers in time (a query needs a live worker). */
-export function queryProgress(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
+export function queryProgress(handle: WorkflowHandle, deadlineMs = QUERY_DEADLINE_MS): Promise<ProgressSnapshot | undefined> {
   return handle.client.connection
-    .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(progressQuery))
+    .withDeadline(Date.now() + deadlineMs, () => handle.query(progressQuery))
     .catch(() => undefined);
 }
 

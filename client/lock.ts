@@ -33,7 +33,8 @@ export async function lockHolder(client: Client, target: TargetKey): Promise<Loc
   }
   if (description.status.name !== 'RUNNING') return undefined;
   const memo = (description.memo ?? {}) as Partial<LockMemo>;
-  const step = (await queryProgress(handle))?.current;
+  // The step is a courtesy in the refusal message: when no worker answers (all down or busy), say less, fast.
+  const step = (await queryProgress(handle, 1_000))?.current;
   return {
     workflowId,
     runId: description.runId,

@@ -581,8 +581,7 @@ async function benchCleanup(env: Env): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  const opts = parseOptions(process.argv.slice(2), process.env);
+async function main(opts: Options): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const needsWorker = opts.phases.includes('deploy') || opts.phases.includes('cleanup');
   const needsDocker = needsWorker;
@@ -759,8 +758,15 @@ async function main(): Promise<number> {
 const noop = (): void => undefined;
 const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
 
+let options: Options;
+try {
+  options = parseOptions(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 const started = now();
-main().then(
+main(options).then(
   (code) => {
     console.log(`total ${((now() - started) / 1000).toFixed(1)} s`);
     process.exit(code);
