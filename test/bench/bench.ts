@@ -12,7 +12,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { Target } from '../../activities/providers/contract';
 import { CliError, EXIT } from '../../client/exitCodes';
-import { lockHolder, startUnderLock } from '../../client/lock';
+import { lockHolder } from '../../client/lock';
 import { loadConfig } from '../../config/load';
 import { resolveTarget } from '../../config/resolve';
 import { openRecords } from '../../db/connect';
@@ -25,6 +25,7 @@ import { lockWorkflowId } from '../../workflows/ids';
 import { operationSearchAttributes } from '../../workflows/searchAttributes';
 import type { CleanupSummary, DeployInput, OperationOutcome } from '../../workflows/types';
 import { buildAppImage, removeImages } from '../support/appImage';
+import { startDeployUnderLock } from '../support/deploys';
 import { ensureDockerd } from '../support/dockerd';
 import { startPostgresCluster } from '../support/postgres';
 
@@ -398,16 +399,7 @@ async function benchLock(env: Env): Promise<void> {
     const t0 = now();
     const settleTimes: Array<{ ok: boolean; at: number; locked: boolean; error?: string }> = [];
     const attempts = Array.from({ length: opts.racers }, (_, i) =>
-      startUnderLock(client, {
-        workflowType: 'deploy',
-        target,
-        args: [{ target, version: 'v1', requestedBy: `racer-${i}` }],
-        memo: { operation: 'deploy', version: 'v1', requestedBy: `racer-${i}` },
-        searchAttributes: operationSearchAttributes(target, 'deploy', 'v1'),
-        taskQueue: heldQueue,
-        waitLock: false,
-        waitLockTimeoutMs: 0,
-      }).then(
+      startDeployUnderLock(client, target, 'v1', `racer-${i}`, heldQueue).then(
         (handle) => {
           settleTimes.push({ ok: true, at: now() - t0, locked: false });
           return handle;
@@ -445,7 +437,7 @@ async function benchLock(env: Env): Promise<void> {
     if (other.length) console.log(`  round ${round}: other error: ${other[0]?.error ?? '?'}`);
   }
   printTable(['round', 'outcome', 'winner ms', 'first refusal', 'median refusal', 'last refusal', 'all settled ms', 'lockHolder alone'], rows);
-  console.log('  (a refusal describes the holder and queries its progress with a 3 s deadline; nothing answers the query here)');
+  console.log('  (a refusal describes the holder and queries its progress for at most 1 s; nothing answers the query here)');
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -24,10 +24,9 @@ import { temporalSettings } from '../../workers/temporalConnection';
 import { createFraisierWorker } from '../../workers/worker';
 import { CliError, EXIT } from '../../client/exitCodes';
 import { queryProgress } from '../../client/follow';
-import { startUnderLock } from '../../client/lock';
-import { operationSearchAttributes } from '../../workflows/searchAttributes';
 import { buildAppImage, removeImages } from '../support/appImage';
 import { runCli } from '../support/cli';
+import { startDeployUnderLock } from '../support/deploys';
 import { ensureDockerd } from '../support/dockerd';
 import { saveHistory } from '../support/histories';
 import { startPostgresCluster } from '../support/postgres';
@@ -240,16 +239,7 @@ describe('the lock', () => {
     // The racers start on a task queue no worker polls yet, so the winner holds the lock until we let it run.
     const heldQueue = `${taskQueue}-held`;
     const attempts = Array.from({ length: 20 }, (_, i) =>
-      startUnderLock(client, {
-        workflowType: 'deploy',
-        target,
-        args: [{ target, version: 'v1', requestedBy: `racer-${i}` }],
-        memo: { operation: 'deploy', version: 'v1', requestedBy: `racer-${i}` },
-        searchAttributes: operationSearchAttributes(target, 'deploy', 'v1'),
-        taskQueue: heldQueue,
-        waitLock: false,
-        waitLockTimeoutMs: 0,
-      }),
+      startDeployUnderLock(client, target, 'v1', `racer-${i}`, heldQueue),
     );
     const settled = await Promise.allSettled(attempts);
     const started = settled.filter((s) => s.status === 'fulfilled');
@@ -369,16 +359,7 @@ describe('a worker crash', () => {
     const config = await loadConfig(configFile);
     const target = resolveTarget(config, 'shop', 'staging');
     const first = spawnWorker();
-    const handle = await startUnderLock(client, {
-      workflowType: 'deploy',
-      target,
-      args: [{ target, version: 'v1', requestedBy: 'crash-test' }],
-      memo: { operation: 'deploy', version: 'v1', requestedBy: 'crash-test' },
-      searchAttributes: operationSearchAttributes(target, 'deploy', 'v1'),
-      taskQueue: crashQueue,
-      waitLock: false,
-      waitLockTimeoutMs: 0,
-    });
+    const handle = await startDeployUnderLock(client, target, 'v1', 'crash-test', crashQueue);
     // Kill the worker (no goodbye) as soon as the deploy step is under way.
     let step = '';
     for (let i = 0; i < 600 && !['deploy', 'wait-ready', 'health-check'].includes(step); i++) {
@@ -416,16 +397,7 @@ describe('a cancelled deploy', () => {
   it('records its end, and frees the target', async () => {
     const config = await loadConfig(configFile);
     const target = resolveTarget(config, 'shop', 'staging');
-    const handle = await startUnderLock(client, {
-      workflowType: 'deploy',
-      target,
-      args: [{ target, version: 'bad', requestedBy: 'cancel-test' }],
-      memo: { operation: 'deploy', version: 'bad', requestedBy: 'cancel-test' },
-      searchAttributes: operationSearchAttributes(target, 'deploy', 'bad'),
-      taskQueue,
-      waitLock: false,
-      waitLockTimeoutMs: 0,
-    });
+    const handle = await startDeployUnderLock(client, target, 'bad', 'cancel-test', taskQueue);
     let step = '';
     for (let i = 0; i < 600 && step !== 'wait-ready'; i++) {
       step = (await queryProgress(handle))?.current ?? '';
