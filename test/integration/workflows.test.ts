@@ -60,6 +60,16 @@ async function fetchBody(port: number): Promise<string> {
   return (await res.text()).trim();
 }
 
+/** Workflow IDs matching a visibility query; visibility lags a little behind, so it is asked a few times. */
+async function listWorkflows(query: string): Promise<string[]> {
+  for (let attempt = 0; ; attempt++) {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+    if (ids.length > 0 || attempt >= 20) return ids;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function containerIds(service: string): Promise<string[]> {
   const r = await execa('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
   return r.stdout.split('\n').filter(Boolean);
@@ -215,6 +225,23 @@ describe('deploy, automatic rollback, manual rollback', () => {
 
     const logs = await runCli(['logs', 'shop', 'staging', '--tail', '5', '--config', configFile], env);
     expect(logs.code, logs.stderr).toBe(EXIT.ok);
+
+    const test = await runCli(['provider-test', 'shop', 'staging', '--config', configFile, '--json'], env);
+    expect(test.code, test.stderr).toBe(EXIT.ok);
+    const report = test.json<{ ok: boolean; checks: Array<{ name: string; ok: boolean }> }>();
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['docker-engine', 'compose-file']));
+
+    // The read-only workflows these commands ran, for the replay fixtures.
+    for (const [type, name] of [
+      ['inspectStatus', 'inspect-status'],
+      ['inspectLogs', 'inspect-logs'],
+      ['testProvider', 'test-provider'],
+    ] as const) {
+      const [run] = await listWorkflows(`WorkflowType='${type}' AND ExecutionStatus='Completed'`);
+      expect(run, `no completed ${type} run listed`).toBeDefined();
+      await saveHistory(client, run as string, name);
+    }
   });
 
   it('tags every run with search attributes that Temporal can filter on', async () => {
