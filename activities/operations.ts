@@ -108,7 +108,7 @@ export function createActivities(deps: { records: Records; providers: ProviderSo
     },
 
     /** Records the start of this workflow run's operation; returns the release running before it. */
-    async recordStart(input: RecordStartInput): Promise<{ current?: ReleaseSummary; previous?: ReleaseSummary }> {
+    async recordStart(input: RecordStartInput): Promise<{ current?: ReleaseSummary }> {
       const key = currentKey();
       // Read before writing: a retried attempt sees the same release (releases are recorded only on success).
       const current = toSummary(await records.currentRelease(input.target));
@@ -123,7 +123,7 @@ export function createActivities(deps: { records: Records; providers: ProviderSo
         ttlSeconds: input.ttlSeconds,
         startedAt: new Date(),
       });
-      return { current, previous: toSummary(await records.previousRelease(input.target)) };
+      return current ? { current } : {};
     },
 
     /** The recorded releases a rollback may go to: the current one, and the one asked for (or the previous one). */

@@ -2,24 +2,18 @@
  * `npm run worker`: one more worker for an existing cluster (TEMPORAL_ADDRESS) and database (DATABASE_URL),
  * e.g. one per Docker host, each on its own FRAISIER_TASK_QUEUE.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { databaseUrl, openRecords } from '../db/connect';
-import { ensureCleanupSchedule } from './cleanupSchedule';
-import { ensureSearchAttributes } from './searchAttributes';
+import { prepareNamespace } from './prepareNamespace';
 import { REPO_ROOT } from './temporalCli';
-import { temporalSettings } from './temporalConnection';
+import { connectionOptions, temporalSettings } from './temporalConnection';
 import { createFraisierWorker } from './worker';
 
 async function main(): Promise<void> {
   const settings = temporalSettings();
   const records = await openRecords(databaseUrl(process.env, REPO_ROOT));
-  const connection = await Connection.connect({
-    address: settings.address,
-    ...(settings.tls !== undefined ? { tls: settings.tls } : {}),
-    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
-  });
-  await ensureSearchAttributes(connection, settings.namespace);
-  await ensureCleanupSchedule(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+  const connection = await Connection.connect(connectionOptions(settings));
+  await prepareNamespace(connection, settings);
   await connection.close();
   const { worker, connection: workerConnection } = await createFraisierWorker({ settings, records });
   process.stdout.write(`[fraisier] worker on "${settings.taskQueue}" at ${settings.address}\n`);

@@ -4,14 +4,13 @@
  * a worker; the hourly cleanup schedule. Ctrl-C stops everything in order.
  */
 import { resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { openRecords } from '../db/connect';
 import { DEFAULT_PGLITE_DIR, startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded';
-import { ensureCleanupSchedule } from './cleanupSchedule';
 import { startDevServer, type DevServer } from './devServer';
-import { ensureSearchAttributes } from './searchAttributes';
+import { prepareNamespace } from './prepareNamespace';
 import { REPO_ROOT } from './temporalCli';
-import { temporalSettings } from './temporalConnection';
+import { connectionOptions, temporalSettings } from './temporalConnection';
 import { createFraisierWorker } from './worker';
 
 const DATA_DIR = resolve(REPO_ROOT, process.env.FRAISIER_DATA_DIR ?? '.data');
@@ -48,16 +47,8 @@ async function main(): Promise<void> {
     settings.address = devServer.address;
   }
 
-  const connection = await Connection.connect({
-    address: settings.address,
-    ...(settings.tls !== undefined ? { tls: settings.tls } : {}),
-    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
-  });
+  const connection = await Connection.connect(connectionOptions(settings));
   stops.push({ what: 'Temporal client', stop: () => connection.close() });
-  if (!devServer) {
-    const added = await ensureSearchAttributes(connection, settings.namespace);
-    if (added.length > 0) say(`registered search attributes: ${added.join(', ')}`);
-  }
 
   let databaseUrl = process.env.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
@@ -73,8 +64,9 @@ async function main(): Promise<void> {
   const records = await openRecords(databaseUrl);
   stops.push({ what: 'records', stop: () => records.close() });
 
-  const client = new Client({ connection, namespace: settings.namespace });
-  const schedule = await ensureCleanupSchedule(client, settings.taskQueue);
+  // The dev server has the search attributes already (by flag); a cluster of the user's may not.
+  const { addedSearchAttributes, schedule } = await prepareNamespace(connection, settings);
+  if (addedSearchAttributes.length > 0) say(`registered search attributes: ${addedSearchAttributes.join(', ')}`);
   say(`hourly cleanup schedule ${schedule === 'created' ? 'created' : 'already present'}`);
 
   const { worker, connection: workerConnection } = await createFraisierWorker({ settings, records });

@@ -62,3 +62,12 @@ export function workflowUiUrl(namespace: string, workflowId: string, runId?: str
   const id = encodeURIComponent(workflowId);
   return runId ? `${base}/namespaces/${namespace}/workflows/${id}/${runId}/history` : `${base}/namespaces/${namespace}/workflows/${id}`;
 }
+
+/** The connection options of `settings`, for a client Connection and a worker NativeConnection alike. */
+export function connectionOptions(settings: TemporalSettings): Pick<TemporalSettings, 'address' | 'tls' | 'apiKey'> {
+  return {
+    address: settings.address,
+    ...(settings.tls !== undefined ? { tls: settings.tls } : {}),
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+  };
+}

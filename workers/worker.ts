@@ -4,7 +4,7 @@ import { createActivities } from '../activities/operations';
 import { createProviderSource } from '../activities/providerSource';
 import { createCommandRunner } from '../activities/runner';
 import type { Records } from '../db/types';
-import type { TemporalSettings } from './temporalConnection';
+import { connectionOptions, type TemporalSettings } from './temporalConnection';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -18,11 +18,7 @@ export interface FraisierWorkerOptions {
 /** A worker that runs every fraisier workflow and activity on `settings.taskQueue`. */
 export async function createFraisierWorker(options: FraisierWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { settings } = options;
-  const connection = await NativeConnection.connect({
-    address: settings.address,
-    ...(settings.tls !== undefined ? { tls: settings.tls } : {}),
-    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
-  });
+  const connection = await NativeConnection.connect(connectionOptions(settings));
   const activities = createActivities({
     records: options.records,
     providers: createProviderSource({ run: createCommandRunner() }),

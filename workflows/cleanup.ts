@@ -7,7 +7,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CleanupItem } from '../activities/operations';
 import { changeActivities, recordActivities } from './activities';
-import { describe, messageOf } from './deploy';
+import { describe, messageOf } from './failure';
 import { lockWorkflowId } from './ids';
 import { Progress } from './progress';
 import { operationSearchAttributes } from './searchAttributes';

@@ -3,11 +3,10 @@ import type { DeployStarted, Target } from '../activities/providers/contract';
 import type { ReleaseSummary } from '../activities/operations';
 import { changeActivities, probeActivities, recordActivities } from './activities';
 import { recordingCancellation } from './cancellation';
+import { describe, fetchFailureLogs, messageOf } from './failure';
 import { Progress } from './progress';
 import type { DeployInput, OperationOutcome } from './types';
 import { DEFAULT_READY_TIMEOUT_SECONDS, waitUntilHealthy, waitUntilReady } from './waiting';
-
-export const LOG_TAIL_ON_FAILURE = 100;
 
 const DEPLOY_STEPS = ['validate', 'preflight', 'record-start', 'deploy', 'wait-ready', 'health-check', 'record-result'];
 
@@ -90,10 +89,7 @@ async function fail(
   previous: ReleaseSummary | undefined,
 ): Promise<never> {
   progress.start('collect-logs');
-  const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => {
-    if (isCancellation(err)) throw err;
-    return `(logs unavailable: ${messageOf(err)})`;
-  });
+  const logs = await fetchFailureLogs(target);
   progress.done('collect-logs');
 
   let rolledBackTo: string | null = null;
@@ -132,14 +128,3 @@ async function fail(
   };
   throw ApplicationFailure.nonRetryable(`deploy of ${version} to ${describe(target)} failed: ${detail}`, 'DeployFailed', outcome);
 }
-
-export function describe(target: Target): string {
-  return `${target.fraise}/${target.environment} (${target.provider})`;
-}
-
-/** An error's message with its cause's (activity failures carry the real reason as their cause). */
-export function messageOf(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
-}
-

@@ -1,6 +1,6 @@
 import { ApplicationFailure, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import { changeActivities, probeActivities, recordActivities } from './activities';
-import { LOG_TAIL_ON_FAILURE, describe, messageOf } from './deploy';
+import { describe, fetchFailureLogs, messageOf } from './failure';
 import { recordingCancellation } from './cancellation';
 import { Progress } from './progress';
 import { FRAISE_VERSION } from './searchAttributes';
@@ -43,10 +43,7 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
 
   return recordingCancellation(async () => {
     const failed = async (reason: string): Promise<never> => {
-      const logs = await probeActivities.fetchLogs(target, LOG_TAIL_ON_FAILURE).catch((err: unknown) => {
-        if (isCancellation(err)) throw err;
-        return `(logs unavailable: ${messageOf(err)})`;
-      });
+      const logs = await fetchFailureLogs(target);
       await progress.step('record-result', () => recordActivities.recordResult({ status: 'failed', url: null, error: reason, logs }));
       const outcome: OperationOutcome = {
         operation: 'rollback',

@@ -40,12 +40,13 @@ async function runLocked(
   out: Output,
   operation: 'deploy' | 'rollback',
   target: Target,
-  version: string,
+  /** Null when the workflow finds the version itself (a rollback to the previous release). */
+  version: string | null,
   args: [DeployInput] | [RollbackInput],
   opts: LockCliOptions,
   requestedBy: string,
-  versionKnown = true,
 ): Promise<StartResult<OperationOutcome>> {
+  const shownVersion = version ?? 'previous release';
   const waitLockMs = durationSeconds(opts.waitLockTimeout, '--wait-lock-timeout') * 1000;
   const temporal = await connectTemporal();
   try {
@@ -53,8 +54,8 @@ async function runLocked(
       workflowType: operation,
       target,
       args,
-      memo: { operation, version, requestedBy },
-      searchAttributes: operationSearchAttributes(target, operation, versionKnown ? version : undefined),
+      memo: { operation, version: shownVersion, requestedBy },
+      searchAttributes: operationSearchAttributes(target, operation, version ?? undefined),
       taskQueue: target.taskQueue ?? temporal.settings.taskQueue,
       waitLock: Boolean(opts.waitLock),
       waitLockTimeoutMs: waitLockMs,
@@ -62,7 +63,7 @@ async function runLocked(
     });
     const runId = handle.firstExecutionRunId;
     const uiUrl = workflowUiUrl(temporal.settings.namespace, handle.workflowId, runId);
-    out.info(`${operation} of ${version} to ${target.fraise}/${target.environment} started`);
+    out.info(`${operation} of ${shownVersion} to ${target.fraise}/${target.environment} started`);
     out.info(`  workflow ${handle.workflowId} (run ${runId})`);
     out.info(`  ${uiUrl}`);
     const base = { workflowId: handle.workflowId, runId, uiUrl };
@@ -101,7 +102,7 @@ export async function runRollback(out: Output, fraise: string, environment: stri
   requireAvailable(target);
   const requestedBy = opts.requestedBy ?? defaultRequester();
   const input: RollbackInput = { target, toVersion, requestedBy, readyTimeoutSeconds };
-  return runLocked(out, 'rollback', target, toVersion ?? 'previous release', [input], opts, requestedBy, toVersion !== null);
+  return runLocked(out, 'rollback', target, toVersion, [input], opts, requestedBy);
 }
 
 export async function runCleanup(out: Output, opts: { olderThan: string; dryRun?: boolean; json?: boolean }): Promise<number> {
