@@ -23,9 +23,22 @@ const REQUIRED = [
 ];
 
 describe('replay of recorded histories', () => {
-  it('has a recorded history for every workflow type', async () => {
+  it('has a recorded history for every scenario listed above', async () => {
     const names = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
     expect(names).toEqual(expect.arrayContaining(REQUIRED));
+  });
+
+  it('covers every workflow type the worker registers', async () => {
+    const recorded = new Set<string>();
+    for (const file of (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json'))) {
+      const history = JSON.parse(await readFile(`${HISTORIES_DIR}${file}`, 'utf8')) as {
+        events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }>;
+      };
+      const type = history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+      if (type) recorded.add(type);
+    }
+    const registered = Object.keys(await import('../workflows/index')).sort();
+    expect(registered.filter((type) => !recorded.has(type))).toEqual([]);
   });
 
   it('replays every recorded history without nondeterminism', async () => {
