@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import type { OperationOutcome } from '../workflows/types';
+import type { OperationOutcome } from '../domain/operations';
 import { CliError, EXIT } from './exitCodes';
 import { runCleanup, runDeploy, runRollback, type StartResult } from './commands/operations';
 import { runHistory, runLogs, runProviderInfo, runProviders, runProviderTest, runStatus } from './commands/reads';
@@ -31,7 +31,7 @@ function addLockOptions(command: Command, verb: string): Command {
   return command
     .option('--wait-lock', `if the target is busy, wait for the running operation to finish, then ${verb}`)
     .option('--wait-lock-timeout <duration>', 'how long --wait-lock may wait', '30m')
-    .option('--ready-timeout <duration>', 'how long to wait for the release to come up', '5m')
+    .option('--ready-timeout <duration>', "how long to wait for the release to come up (default: the environment's ready_timeout, else its provider's)")
     .option('--requested-by <who>', 'recorded as who asked (default: user@host)')
     .option('--no-wait', 'start the workflow and return without waiting for its result')
     .addOption(configOption())
@@ -177,7 +177,7 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
 export interface LockCliOptions {
   waitLock?: boolean;
   waitLockTimeout: string;
-  readyTimeout: string;
+  readyTimeout?: string;
   requestedBy?: string;
   wait: boolean;
   config: string;

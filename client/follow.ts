@@ -1,5 +1,5 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type Workflow, type WorkflowResultType } from '@temporalio/common';
 import { progressQuery, type ProgressSnapshot } from '../workflows/progress';
 
 const QUERY_DEADLINE_MS = 3_000;
@@ -25,7 +25,7 @@ export function progressLines(snapshot: ProgressSnapshot, seen: Map<string, stri
 }
 
 /** Prints each step as it changes while the workflow runs; returns its result or rethrows its failure. */
-export async function followToEnd<R>(handle: WorkflowHandle, print: (line: string) => void, intervalMs = 1_000): Promise<R> {
+export async function followToEnd<W extends Workflow>(handle: WorkflowHandle<W>, print: (line: string) => void, intervalMs = 1_000): Promise<WorkflowResultType<W>> {
   const seen = new Map<string, string>();
   const show = (snapshot: ProgressSnapshot | undefined): void => {
     if (snapshot) for (const line of progressLines(snapshot, seen)) print(line);
@@ -39,7 +39,7 @@ export async function followToEnd<R>(handle: WorkflowHandle, print: (line: strin
     }
   })();
   try {
-    return (await handle.result()) as R;
+    return await handle.result();
   } finally {
     done = true;
     await watcher;

@@ -1,14 +1,18 @@
 import {
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   type Client,
-  type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
+import type { WorkflowOptions } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import type { TargetKey } from '../activities/providers/contract';
-import { lockWorkflowId } from '../workflows/ids';
-import type { LockMemo } from '../workflows/types';
+import { lockWorkflowId } from '../domain/ids';
+import type { LockMemo } from '../domain/operations';
+import type { TargetKey } from '../domain/target';
 import { CliError, EXIT } from './exitCodes';
 import { queryProgress } from './follow';
+
+/** How long a refusal waits for the holder's current step (a query needs a live worker): a courtesy, never a delay. */
+export const STEP_QUERY_BUDGET_MS = 250;
 
 export interface LockHolder {
   workflowId: string;
@@ -21,20 +25,23 @@ export interface LockHolder {
   step?: string;
 }
 
-/** Who holds the target's lock, or undefined when nothing runs under its workflow ID. */
-export async function lockHolder(client: Client, target: TargetKey): Promise<LockHolder | undefined> {
+/** Who holds the target's lock, or undefined when nothing runs under its workflow ID. Temporal's other errors go up. */
+export async function lockHolder(client: Client, target: TargetKey, stepBudgetMs = STEP_QUERY_BUDGET_MS): Promise<LockHolder | undefined> {
   const workflowId = lockWorkflowId(target);
   const handle = client.workflow.getHandle(workflowId);
   let description;
   try {
     description = await handle.describe();
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw new CliError(
+      `cannot tell who holds ${workflowId}: Temporal answered ${(err as Error).message}. Check that Temporal is up and that this client may describe workflows in the namespace`,
+      EXIT.badInput,
+    );
   }
   if (description.status.name !== 'RUNNING') return undefined;
   const memo = (description.memo ?? {}) as Partial<LockMemo>;
-  // The step is a courtesy in the refusal message: when no worker answers (all down or busy), say less, fast.
-  const step = (await queryProgress(handle, 1_000))?.current;
+  const step = stepBudgetMs > 0 ? (await queryProgress(handle, stepBudgetMs))?.current : undefined;
   return {
     workflowId,
     runId: description.runId,
@@ -53,10 +60,16 @@ export function describeHolder(holder: LockHolder, now: Date = new Date()): stri
   return `${holder.operation} of ${holder.version} requested by ${holder.requestedBy}, running since ${holder.since.toISOString()} (${seconds}s ago)${step} [workflow ${holder.workflowId} run ${holder.runId}]`;
 }
 
-export interface StartUnderLockOptions {
-  workflowType: string;
+/** The start options the lock decides; the caller adds its workflow and typed arguments. */
+export type LockedStartOptions = Pick<
+  WorkflowOptions,
+  'workflowId' | 'taskQueue' | 'memo' | 'typedSearchAttributes' | 'workflowIdConflictPolicy' | 'workflowIdReusePolicy' | 'workflowExecutionTimeout'
+> & { workflowId: string; taskQueue: string };
+
+export interface StartUnderLockOptions<H> {
+  /** Starts the workflow with these options, e.g. `(o) => client.workflow.start(deploy, { ...o, args: [input] })`. */
+  start: (options: LockedStartOptions) => Promise<H>;
   target: TargetKey;
-  args: unknown[];
   memo: LockMemo;
   searchAttributes: SearchAttributePair[];
   taskQueue: string;
@@ -71,15 +84,14 @@ export interface StartUnderLockOptions {
  * holder, or with `waitLock`, waits for the holder's result (a long poll on its history, no polling loop)
  * and tries again.
  */
-export async function startUnderLock(client: Client, o: StartUnderLockOptions): Promise<WorkflowHandleWithFirstExecutionRunId> {
+export async function startUnderLock<H>(client: Client, o: StartUnderLockOptions<H>): Promise<H> {
   const workflowId = lockWorkflowId(o.target);
   const deadline = Date.now() + o.waitLockTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await client.workflow.start(o.workflowType, {
+      return await o.start({
         workflowId,
         taskQueue: o.taskQueue,
-        args: o.args,
         memo: { ...o.memo },
         typedSearchAttributes: o.searchAttributes,
         workflowIdConflictPolicy: 'FAIL',
@@ -96,11 +108,7 @@ export async function startUnderLock(client: Client, o: StartUnderLockOptions): 
       throw new CliError(`${workflowId} is busy and kept changing hands; try again`, EXIT.locked);
     }
     if (!o.waitLock) {
-      throw new CliError(
-        `${workflowId} is locked: ${describeHolder(holder)}. Wait for it, or run again with --wait-lock to queue behind it.`,
-        EXIT.locked,
-        holder,
-      );
+      throw new CliError(`${workflowId} is locked: ${describeHolder(holder)}. Wait for it, or run again with --wait-lock to queue behind it.`, EXIT.locked, holder);
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { connectionOptions, temporalSettings, type TemporalSettings } from '../workers/temporalConnection';
+import { temporalSettings, type TemporalSettings } from '../config/temporal';
 import { CliError, EXIT } from './exitCodes';
 
 export interface ConnectedClient {
@@ -17,7 +17,7 @@ export async function connectTemporal(env: NodeJS.ProcessEnv = process.env): Pro
     throw new CliError((err as Error).message, EXIT.badInput);
   }
   try {
-    const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: 5_000 });
+    const connection = await Connection.connect({ ...settings.connection, connectTimeout: 5_000 });
     await connection.workflowService.describeNamespace({ namespace: settings.namespace });
     return { client: new Client({ connection, namespace: settings.namespace }), settings, close: () => connection.close() };
   } catch (err) {

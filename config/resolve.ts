@@ -1,6 +1,7 @@
-import type { HealthCheckConfig, Target } from '../activities/providers/contract';
+import type { HealthCheckConfig, Target } from '../domain/target';
+import { absolutePaths, findProvider } from './providers/index';
 import { ConfigError, formatPath } from './errors';
-import { quote } from './names';
+import { quote } from '../domain/names';
 import { DEFAULT_HEALTH_HOST, DEFAULT_RETAIN, type FraisesConfig, type HealthCheckEntry } from './schema';
 
 /** Turns a health_check entry of the file into the contract's form (seconds, defaults filled in). */
@@ -49,13 +50,20 @@ export function resolveTarget(config: FraisesConfig, fraise: string, environment
     ]);
   }
   const healthCheck = normaliseHealthCheck(env.health_check ?? entry.health_check ?? config.defaults?.health_check);
+  // The schema admits only known providers, so this is our own bug if it is ever missing.
+  const provider = findProvider(env.provider);
+  if (!provider) throw new Error(`internal: provider ${env.provider} passed validation but is not in the catalogue`);
   const target: Target = {
     fraise,
     environment,
     provider: env.provider,
-    config: env.config,
+    // The worker may run elsewhere: it gets absolute paths, never the client's working directory.
+    config: absolutePaths(provider, env.config, config.configDir),
     retain: env.retain ?? entry.retain ?? config.defaults?.retain ?? DEFAULT_RETAIN,
-    configDir: config.configDir,
+    bounds: {
+      changeSeconds: env.deploy_timeout ?? provider.bounds.changeSeconds,
+      readySeconds: env.ready_timeout ?? provider.bounds.readySeconds,
+    },
   };
   if (healthCheck) target.healthCheck = healthCheck;
   if (env.task_queue !== undefined) target.taskQueue = env.task_queue;

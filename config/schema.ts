@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { providerRegistry, type ProviderEntry } from '../activities/providers/registry';
+import { providerCatalogue, type ProviderEntry } from './providers/index';
 import { allowed } from './hints';
-import { DURATION_PATTERN, DURATION_RULE, HOST_PATTERN, NAME_MAX_LENGTH, NAME_RULE, parseDuration } from './names';
+import { DURATION_PATTERN, DURATION_RULE, HOST_PATTERN, NAME_MAX_LENGTH, NAME_RULE, parseDuration } from '../domain/names';
 
 /*
  * The zod schema of fraises.yaml. Error messages are built by load.ts from the issues, the `allowed`
@@ -21,18 +21,26 @@ export function nameSchema(kind: 'fraise' | 'environment') {
 }
 
 /** A duration: seconds as a number, or a string such as 30s, 2m, 1h. Parses to seconds. */
+function seconds() {
+  return allowed(z.union([z.number().positive(), z.string().regex(DURATION_PATTERN)]), DURATION_RULE).transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', input: value, message: (err as Error).message, params: { allowed: DURATION_RULE } });
+      return z.NEVER;
+    }
+  });
+}
+
 export function durationSchema(what: string, defaultSeconds: number) {
-  const schema = allowed(z.union([z.number().positive(), z.string().regex(DURATION_PATTERN)]), DURATION_RULE)
-    .transform((value, ctx) => {
-      try {
-        return parseDuration(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', input: value, message: (err as Error).message, params: { allowed: DURATION_RULE } });
-        return z.NEVER;
-      }
-    })
-    .describe(`${what}: seconds, or a duration such as 30s, 2m, 1h (default ${defaultSeconds}s).`);
-  return schema.default(defaultSeconds);
+  return seconds()
+    .describe(`${what}: seconds, or a duration such as 30s, 2m, 1h (default ${defaultSeconds}s).`)
+    .default(defaultSeconds);
+}
+
+/** A duration with no default of its own (the provider's applies). */
+function optionalDurationSchema(what: string) {
+  return seconds().optional().describe(`${what}: seconds, or a duration such as 30s, 2m, 1h.`);
 }
 
 const portSchema = allowed(z.int().min(1).max(65_535), 'an integer from 1 to 65535');
@@ -119,6 +127,12 @@ function environmentSchemaFor(entry: ProviderEntry) {
       health_check: healthCheckSchema.optional(),
       retain: retainSchema.optional(),
       task_queue: taskQueueSchema.optional(),
+      deploy_timeout: optionalDurationSchema(
+        `Bound on one change on the target (deploy, rollback, stop, remove, prune); default ${entry.bounds.changeSeconds / 60} minutes for ${entry.name}`,
+      ),
+      ready_timeout: optionalDurationSchema(
+        `Bound on waiting for a release to come up after the change; default ${entry.bounds.readySeconds / 60} minutes for ${entry.name} (the CLI's --ready-timeout overrides it)`,
+      ),
       description: descriptionSchema.optional(),
     })
     .describe(`Environment deployed with the ${entry.name} provider.`)
@@ -131,11 +145,11 @@ function pascal(name: string): string {
 
 type EnvironmentOption = ReturnType<typeof environmentSchemaFor>;
 
-const environmentOptions = providerRegistry.map(environmentSchemaFor);
+const environmentOptions = providerCatalogue.map(environmentSchemaFor);
 
 export const environmentSchema = z
   .discriminatedUnion('provider', environmentOptions as [EnvironmentOption, ...EnvironmentOption[]])
-  .describe(`An environment of a fraise: which provider deploys it and that provider's config (providers: ${providerRegistry.map((p) => p.name).join(', ')}).`)
+  .describe(`An environment of a fraise: which provider deploys it and that provider's config (providers: ${providerCatalogue.map((p) => p.name).join(', ')}).`)
   .meta({ id: 'Environment', title: 'Environment' });
 
 const nonEmpty = (what: string, example: string) => ({

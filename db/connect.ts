@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DEFAULT_PGLITE_DIR, embeddedUrlFile } from './embedded';
 import { migrateToLatest } from './migrate';
@@ -41,7 +41,8 @@ export interface OpenRecordsOptions {
 export async function openRecords(url: string, options: OpenRecordsOptions = {}): Promise<Records> {
   const db = openDatabase(url, options.max);
   try {
-    if (options.migrate !== false) await migrateToLatest(db);
+    // Migrations name the snake_case columns themselves: they run without the plugin.
+    if (options.migrate !== false) await migrateToLatest(db.withoutPlugins());
   } catch (error) {
     await db.destroy().catch(() => undefined);
     throw describeConnectError(url, error);
@@ -49,13 +50,13 @@ export async function openRecords(url: string, options: OpenRecordsOptions = {})
   return createRecords(db);
 }
 
-/** A kysely instance on a small pg pool; exported for tools and tests that need raw access. */
+/** A kysely instance (camelCase names) on a small pg pool; exported for tools and tests that need raw access. */
 export function openDatabase(url: string, max = 4): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
   // An idle client whose server went away (the embedded server stopped, PostgreSQL restarted) emits
   // 'error' on the pool; unhandled, it would crash the process. The next query reconnects or fails.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
 }
 
 function redact(url: string): string {

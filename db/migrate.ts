@@ -1,6 +1,5 @@
 import { Migrator, sql, type Kysely, type MigrationProvider, type MigrationResult } from 'kysely';
 import { migrations } from './migrations/index';
-import type { Database } from './schema';
 
 /**
  * Session-level advisory lock key held around the whole migration run (kysely's Migrator takes its own
@@ -22,7 +21,7 @@ export interface MigrationReport {
  * Brings the schema up to date. Safe to run from several processes at once: the whole run is
  * serialised by a session-level `pg_advisory_lock` on one connection.
  */
-export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationReport> {
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationReport> {
   return db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY}::bigint)`.execute(conn);
     try {

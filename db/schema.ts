@@ -1,6 +1,12 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { ReleaseData, Target } from '../activities/providers/contract';
 import type { Operation, OperationStatus } from './types';
+import type { ReleaseData } from '../domain/release';
+import type { Target } from '../domain/target';
+
+/*
+ * The tables as the records layer sees them: camelCase names, which Kysely's CamelCasePlugin maps to the
+ * snake_case columns the migrations create.
+ */
 
 /** A timestamptz column: read as a Date (pg parses it), written as a Date. */
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -10,41 +16,50 @@ type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date |
  * converts it; writes take a number.
  */
 type Int8 = ColumnType<string | number | null, number | null | undefined, number | null>;
+type NullableText = ColumnType<string | null, string | null | undefined, string | null>;
 
 export interface DeploymentsTable {
-  workflow_id: string;
-  run_id: string;
+  workflowId: string;
+  runId: string;
   fraise: string;
   environment: string;
   provider: string;
   operation: Operation;
   version: string;
-  previous_version: string | null;
+  previousVersion: string | null;
   status: OperationStatus;
-  url: ColumnType<string | null, string | null | undefined, string | null>;
-  error: ColumnType<string | null, string | null | undefined, string | null>;
-  logs: ColumnType<string | null, string | null | undefined, string | null>;
-  requested_by: string;
+  url: NullableText;
+  error: NullableText;
+  logs: NullableText;
+  requestedBy: string;
   ephemeral: boolean;
-  ttl_seconds: number | null;
-  expires_at: NullableTimestamp;
-  started_at: Timestamp;
-  finished_at: NullableTimestamp;
-  duration_ms: Int8;
-  cleaned_at: NullableTimestamp;
+  ttlSeconds: number | null;
+  expiresAt: NullableTimestamp;
+  startedAt: Timestamp;
+  finishedAt: NullableTimestamp;
+  durationMs: Int8;
+  cleanedAt: NullableTimestamp;
   /** Written as JSON text; pg (and PGlite behind the socket) read it back parsed. */
   target: JSONColumnType<Target, string, string>;
 }
 
 export interface ReleasesTable {
-  workflow_id: string;
-  run_id: string;
+  workflowId: string;
+  runId: string;
   fraise: string;
   environment: string;
   provider: string;
   version: string;
   artifact: JSONColumnType<ReleaseData['artifact'], string, string>;
-  created_at: Timestamp;
+  createdAt: Timestamp;
+}
+
+export interface TargetStateTable {
+  fraise: string;
+  environment: string;
+  provider: string;
+  state: JSONColumnType<Record<string, unknown>, string, string>;
+  updatedAt: Timestamp;
 }
 
 /** kysely's own bookkeeping tables (created by its Migrator). */
@@ -55,12 +70,13 @@ export interface KyselyMigrationTable {
 
 export interface KyselyMigrationLockTable {
   id: string;
-  is_locked: Generated<number>;
+  isLocked: Generated<number>;
 }
 
 export interface Database {
   deployments: DeploymentsTable;
   releases: ReleasesTable;
-  kysely_migration: KyselyMigrationTable;
-  kysely_migration_lock: KyselyMigrationLockTable;
+  targetState: TargetStateTable;
+  kyselyMigration: KyselyMigrationTable;
+  kyselyMigrationLock: KyselyMigrationLockTable;
 }

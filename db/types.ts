@@ -1,13 +1,9 @@
-import type { ReleaseData, Target, TargetKey } from '../activities/providers/contract';
+import type { OperationKey, OperationStatus } from '../domain/operations';
+import type { ReleaseData } from '../domain/release';
+import type { Target, TargetKey } from '../domain/target';
 
+export type { OperationKey, OperationStatus } from '../domain/operations';
 export type Operation = 'deploy' | 'rollback';
-export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'rolled_back';
-
-/** One workflow run: a deploy or rollback operation is recorded under it exactly once. */
-export interface OperationKey {
-  workflowId: string;
-  runId: string;
-}
 
 export interface NewOperation extends OperationKey {
   target: Target;
@@ -21,11 +17,18 @@ export interface NewOperation extends OperationKey {
 }
 
 export interface OperationResult {
-  status: Exclude<OperationStatus, 'running'>;
+  status: 'succeeded' | 'failed' | 'rolled_back';
   url: string | null;
   error: string | null;
   /** Provider logs attached to a failure. */
   logs: string | null;
+  finishedAt: Date;
+}
+
+/** How a record left "running" by a run that is closed is ended (see activities/reconcile.ts). */
+export interface ReconciledResult {
+  status: 'failed' | 'terminated' | 'timed_out';
+  error: string;
   finishedAt: Date;
 }
 
@@ -66,6 +69,10 @@ export interface Records {
   recordStart(op: NewOperation): Promise<void>;
   /** Idempotent: writing the same result twice leaves one row with that result. */
   recordResult(key: OperationKey, result: OperationResult): Promise<void>;
+  /** Ends a record only while it is still "running"; true when it did. */
+  closeRunning(key: OperationKey, result: ReconciledResult): Promise<boolean>;
+  /** Records still "running", oldest first, at most `limit`. */
+  findRunning(limit: number): Promise<DeploymentRecord[]>;
   /** Idempotent on (workflowId, runId). */
   recordRelease(release: NewRelease): Promise<void>;
   /** The release most recently recorded for the target. */
@@ -74,6 +81,8 @@ export interface Records {
   previousRelease(target: TargetKey): Promise<ReleaseRecord | undefined>;
   /** The most recent release of that version. */
   releaseByVersion(target: TargetKey, version: string): Promise<ReleaseRecord | undefined>;
+  /** Every recorded release of the target, newest first. */
+  listReleases(target: TargetKey): Promise<ReleaseRecord[]>;
   /** Keeps the newest `keep` distinct versions of the target's releases; returns how many rows went. */
   pruneReleases(target: TargetKey, keep: number): Promise<number>;
   getOperation(key: OperationKey): Promise<DeploymentRecord | undefined>;
@@ -88,5 +97,8 @@ export interface Records {
   findExpiredEphemeral(now: Date, thresholdSeconds: number, limit: number): Promise<DeploymentRecord[]>;
   /** Sets cleanedAt (once: an already cleaned row keeps its first time). */
   markCleaned(keys: OperationKey[], at: Date): Promise<void>;
+  /** The provider's state for the target (see TargetState in the provider contract). */
+  loadTargetState(target: TargetKey): Promise<Record<string, unknown> | undefined>;
+  saveTargetState(target: TargetKey, state: Record<string, unknown>, at: Date): Promise<void>;
   close(): Promise<void>;
 }

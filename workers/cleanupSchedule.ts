@@ -1,6 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { CLEANUP_SCHEDULE_ID, CLEANUP_SCHEDULED_WORKFLOW_ID } from '../workflows/ids';
-import type { cleanup } from '../workflows/cleanup';
+import { CLEANUP_SCHEDULE_ID, CLEANUP_SCHEDULED_WORKFLOW_ID } from '../domain/ids';
+import { cleanup } from '../workflows/cleanup';
 
 /** Creates the hourly cleanup schedule unless it exists (overlap SKIP: a slow run is never doubled). */
 export async function ensureCleanupSchedule(client: Client, taskQueue: string): Promise<'created' | 'exists'> {
@@ -11,7 +11,7 @@ export async function ensureCleanupSchedule(client: Client, taskQueue: string): 
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
       action: {
         type: 'startWorkflow',
-        workflowType: 'cleanup' satisfies typeof cleanup.name,
+        workflowType: cleanup,
         workflowId: CLEANUP_SCHEDULED_WORKFLOW_ID,
         taskQueue,
         args: [{}],

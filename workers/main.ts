@@ -5,14 +5,14 @@
 import { Connection } from '@temporalio/client';
 import { databaseUrl, openRecords } from '../db/connect';
 import { prepareNamespace } from './prepareNamespace';
-import { REPO_ROOT } from './temporalCli';
-import { connectionOptions, temporalSettings } from './temporalConnection';
+import { PACKAGE_ROOT } from '../config/paths';
+import { temporalSettings } from '../config/temporal';
 import { createFraisierWorker } from './worker';
 
 async function main(): Promise<void> {
   const settings = temporalSettings();
-  const records = await openRecords(databaseUrl(process.env, REPO_ROOT));
-  const connection = await Connection.connect(connectionOptions(settings));
+  const records = await openRecords(databaseUrl(process.env, PACKAGE_ROOT));
+  const connection = await Connection.connect(settings.connection);
   await prepareNamespace(connection, settings);
   await connection.close();
   const { worker, connection: workerConnection } = await createFraisierWorker({ settings, records });

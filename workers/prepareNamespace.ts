@@ -1,7 +1,7 @@
 import { Client, type Connection } from '@temporalio/client';
 import { ensureCleanupSchedule } from './cleanupSchedule';
 import { ensureSearchAttributes } from './searchAttributes';
-import type { TemporalSettings } from './temporalConnection';
+import type { TemporalSettings } from '../config/temporal';
 
 /** What a namespace needs before fraisier's workers run in it; idempotent, so every worker start may call it. */
 export async function prepareNamespace(

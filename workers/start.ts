@@ -9,11 +9,11 @@ import { openRecords } from '../db/connect';
 import { DEFAULT_PGLITE_DIR, startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded';
 import { startDevServer, type DevServer } from './devServer';
 import { prepareNamespace } from './prepareNamespace';
-import { REPO_ROOT } from './temporalCli';
-import { connectionOptions, temporalSettings } from './temporalConnection';
+import { PACKAGE_ROOT } from '../config/paths';
+import { temporalSettings, withAddress } from '../config/temporal';
 import { createFraisierWorker } from './worker';
 
-const DATA_DIR = resolve(REPO_ROOT, process.env.FRAISIER_DATA_DIR ?? '.data');
+const DATA_DIR = resolve(PACKAGE_ROOT, process.env.FRAISIER_DATA_DIR ?? '.data');
 const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
 
 function say(line: string): void {
@@ -32,7 +32,7 @@ async function stopAll(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const settings = temporalSettings();
+  let settings = temporalSettings();
   let devServer: DevServer | undefined;
   if (!process.env.TEMPORAL_ADDRESS) {
     say('starting the Temporal dev server (state in .data/temporal.db)…');
@@ -44,17 +44,17 @@ async function main(): Promise<void> {
       logFile: resolve(DATA_DIR, 'temporal.log'),
     });
     stops.push({ what: 'Temporal dev server', stop: devServer.stop });
-    settings.address = devServer.address;
+    settings = withAddress(settings, devServer.address);
   }
 
-  const connection = await Connection.connect(connectionOptions(settings));
+  const connection = await Connection.connect(settings.connection);
   stops.push({ what: 'Temporal client', stop: () => connection.close() });
 
   let databaseUrl = process.env.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
   if (!databaseUrl) {
     embedded = await startEmbeddedDatabase({
-      dataDir: resolve(REPO_ROOT, process.env.FRAISIER_PGLITE_DIR ?? DEFAULT_PGLITE_DIR),
+      dataDir: resolve(PACKAGE_ROOT, process.env.FRAISIER_PGLITE_DIR ?? DEFAULT_PGLITE_DIR),
       port: Number(process.env.FRAISIER_PGLITE_PORT ?? 0),
     });
     stops.push({ what: 'embedded database', stop: embedded.stop });

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
+import { PACKAGE_ROOT } from '../config/paths';
 
 export const PINNED_TEMPORAL_CLI = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** The temporal CLI: $TEMPORAL_CLI, else the one `npm run setup` built into .tools/bin, else one on PATH. */
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
@@ -11,7 +10,7 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
     if (!existsSync(env.TEMPORAL_CLI)) throw new Error(`TEMPORAL_CLI=${env.TEMPORAL_CLI} does not exist; unset it or point it at a temporal binary`);
     return env.TEMPORAL_CLI;
   }
-  const built = join(REPO_ROOT, '.tools', 'bin', 'temporal');
+  const built = join(PACKAGE_ROOT, '.tools', 'bin', 'temporal');
   if (existsSync(built)) return built;
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && existsSync(join(dir, 'temporal'))) return join(dir, 'temporal');

@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities/operations';
-import { createProviderSource } from '../activities/providerSource';
+import { Agent } from 'undici';
+import { createActivities } from '../activities/index';
+import { createProviderSource } from '../activities/providerContext';
+import type { ProviderDeps } from '../activities/providers/contract';
 import { createCommandRunner } from '../activities/runner';
+import type { TemporalSettings } from '../config/temporal';
 import type { Records } from '../db/types';
-import { connectionOptions, type TemporalSettings } from './temporalConnection';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -13,16 +15,25 @@ export interface FraisierWorkerOptions {
   records: Records;
   /** A prebuilt workflow bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** What providers are built with; the real command runner, a pooled HTTP agent and this process's environment by default. */
+  providerDeps?: ProviderDeps;
+}
+
+/** What providers get on a real worker. */
+export function defaultProviderDeps(): ProviderDeps {
+  return {
+    run: createCommandRunner(),
+    http: new Agent({ connect: { timeout: 10_000 }, headersTimeout: 60_000, bodyTimeout: 60_000 }),
+    env: process.env,
+  };
 }
 
 /** A worker that runs every fraisier workflow and activity on `settings.taskQueue`. */
 export async function createFraisierWorker(options: FraisierWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   const { settings } = options;
-  const connection = await NativeConnection.connect(connectionOptions(settings));
-  const activities = createActivities({
-    records: options.records,
-    providers: createProviderSource({ run: createCommandRunner() }),
-  });
+  const connection = await NativeConnection.connect(settings.connection);
+  const providerDeps = options.providerDeps ?? defaultProviderDeps();
+  const activities = createActivities({ records: options.records, providers: createProviderSource(providerDeps), providerDeps });
   const worker = await Worker.create({
     connection,
     namespace: settings.namespace,

@@ -1,5 +1,15 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { FraisierActivities } from '../activities/operations';
+import type { FraisierActivities } from '../activities/index';
+import { DEFAULT_BOUNDS, type Target } from '../domain/target';
+
+/** Failures that retrying will not fix. */
+const NON_RETRYABLE = ['ProviderInputError', 'InvalidTarget'];
+
+/**
+ * A dead worker's activity is noticed when its heartbeats stop for this long (they are sent every second while
+ * a provider call runs, see activities/providerContext.ts), then retried on another worker after 1 s.
+ */
+export const HEARTBEAT_TIMEOUT = '5 seconds';
 
 /** Records: short, retried patiently (the database may be restarting); writes are idempotent. */
 export const recordActivities = proxyActivities<FraisierActivities>({
@@ -12,24 +22,25 @@ export const recordActivities = proxyActivities<FraisierActivities>({
 export const probeActivities = proxyActivities<FraisierActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['ProviderInputError', 'InvalidTarget'],
-  },
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-/** Changes on the target (deploy, rollback, stop, remove): long, heartbeating, few attempts. */
-export const changeActivities = proxyActivities<FraisierActivities>({
-  startToCloseTimeout: '20 minutes',
+/**
+ * Changes on the target (deploy, rollback, cancel, prune, stop, remove): bounded by the target's own
+ * `changeSeconds` (its provider's default or the environment's deploy_timeout), heartbeating, few attempts.
+ */
+export function changeActivities(target: Target) {
+  return proxyActivities<FraisierActivities>({
+    startToCloseTimeout: (target.bounds ?? DEFAULT_BOUNDS).changeSeconds * 1_000,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}
+
+/** Reconciling records with Temporal: a page of describes, heartbeating. */
+export const reconcileActivities = proxyActivities<FraisierActivities>({
+  startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['ProviderInputError', 'InvalidTarget'],
-  },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });

@@ -1,28 +1,26 @@
-import {
-  ApplicationFailure,
-  continueAsNew,
-  executeChild,
-  ParentClosePolicy,
-} from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, executeChild, ParentClosePolicy, patched } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CleanupItem } from '../activities/operations';
-import { changeActivities, recordActivities } from './activities';
-import { describe, messageOf } from './failure';
-import { lockWorkflowId } from './ids';
+import { lockWorkflowId } from '../domain/ids';
+import type { CleanupInput, CleanupItem, CleanupSummary, LockMemo } from '../domain/operations';
+import { describeTarget } from '../domain/target';
+import { changeActivities, reconcileActivities, recordActivities } from './activities';
+import { messageOf } from './failure';
+import { CONTRACT_V2 } from './patches';
 import { Progress } from './progress';
 import { operationSearchAttributes } from './searchAttributes';
-import type { CleanupInput, CleanupSummary, LockMemo } from './types';
 
 export const DEFAULT_CLEANUP_THRESHOLD_SECONDS = 24 * 3600;
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_ITEMS_PER_RUN = 50;
+/** Records left running by closed workflows, reconciled per run. */
+const RECONCILE_PER_RUN = 100;
 
 function emptySummary(): CleanupSummary {
   return { cleaned: [], superseded: [], skipped: [], failed: [], wouldClean: [] };
 }
 
 function label(item: CleanupItem): string {
-  return `${describe(item.target)} [${item.versions.join(', ')}]`;
+  return `${describeTarget(item.target)} [${item.versions.join(', ')}]`;
 }
 
 /**
@@ -36,6 +34,12 @@ export async function cleanup(input: CleanupInput = {}): Promise<CleanupSummary>
   const itemsPerRun = Math.max(1, input.itemsPerRun ?? DEFAULT_ITEMS_PER_RUN);
   const totals = input.totals ?? emptySummary();
   const progress = new Progress('cleanup', ['find-expired', 'clean']);
+
+  // Records whose workflow was terminated or timed out cannot record their end themselves.
+  if (!input.dryRun && patched(CONTRACT_V2)) {
+    const reconciled = await progress.step('reconcile', () => reconcileActivities.reconcileRecords(RECONCILE_PER_RUN), (r) => `${r.length} record(s) marked`);
+    totals.reconciled = [...(totals.reconciled ?? []), ...reconciled];
+  }
 
   const { items, full } = await progress.step('find-expired', () => recordActivities.findExpired(threshold, itemsPerRun), (found) =>
     `${found.items.length} target(s)${found.full ? ', maybe more' : ''}`,
@@ -95,10 +99,11 @@ async function cleanOne(item: CleanupItem, totals: CleanupSummary): Promise<void
 export async function cleanupTarget(item: CleanupItem): Promise<void> {
   const progress = new Progress('cleanup-target', ['stop', 'remove', 'mark-cleaned']);
   try {
-    await progress.step('stop', () => changeActivities.stopTarget(item.target));
-    await progress.step('remove', () => changeActivities.removeTarget(item.target));
+    const change = changeActivities(item.target);
+    await progress.step('stop', () => change.stopTarget(item.target));
+    await progress.step('remove', () => change.removeTarget(item.target));
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`cleanup of ${describe(item.target)} failed: ${messageOf(err)}`, 'CleanupFailed');
+    throw ApplicationFailure.nonRetryable(`cleanup of ${describeTarget(item.target)} failed: ${messageOf(err)}`, 'CleanupFailed');
   }
   await progress.step('mark-cleaned', () => recordActivities.markCleaned(item.keys));
 }

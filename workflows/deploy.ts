@@ -1,29 +1,35 @@
-import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
-import type { DeployStarted, Target } from '../activities/providers/contract';
-import type { ReleaseSummary } from '../activities/operations';
+import { ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import type { DeployInput, OperationOutcome, ReleaseSummary } from '../domain/operations';
+import type { DeployStarted } from '../domain/release';
+import { DEFAULT_BOUNDS, describeTarget, type Target } from '../domain/target';
 import { changeActivities, probeActivities, recordActivities } from './activities';
 import { recordingCancellation } from './cancellation';
-import { describe, fetchFailureLogs, messageOf } from './failure';
+import { fetchFailureLogs, messageOf } from './failure';
+import { CONTRACT_V2 } from './patches';
 import { Progress } from './progress';
-import type { DeployInput, OperationOutcome } from './types';
-import { DEFAULT_READY_TIMEOUT_SECONDS, waitUntilHealthy, waitUntilReady } from './waiting';
+import { recordSuccess } from './success';
+import { waitUntilHealthy, waitUntilReady } from './waiting';
 
 const DEPLOY_STEPS = ['validate', 'preflight', 'record-start', 'deploy', 'wait-ready', 'health-check', 'record-result'];
+
+/** The ready timeout of runs recorded before it came from the target's bounds. */
+const LEGACY_READY_TIMEOUT_SECONDS = 300;
 
 /** Puts the release in place, waits for it to be up and healthy; a failed check rolls back when it can. */
 export async function deploy(input: DeployInput): Promise<OperationOutcome> {
   const { target, version } = input;
   const progress = new Progress('deploy', DEPLOY_STEPS);
-  const readyTimeout = input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
+  const readyTimeout = input.readyTimeoutSeconds ?? (target.bounds ?? DEFAULT_BOUNDS).readySeconds;
+  const change = changeActivities(target);
 
-  await progress.step('validate', () => probeActivities.validateTarget(target));
+  await progress.step('validate', () => probeActivities.validateTarget(target, version));
   const preflight = await progress.step('preflight', () => probeActivities.preflight(target), (r) =>
     r.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}`).join(', '),
   );
   if (!preflight.ok) {
     const failed = preflight.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
     progress.fail('preflight', failed.join('; '));
-    throw ApplicationFailure.nonRetryable(`pre-flight failed for ${describe(target)}: ${failed.join('; ')}`, 'PreflightFailed');
+    throw ApplicationFailure.nonRetryable(`pre-flight failed for ${describeTarget(target)}: ${failed.join('; ')}`, 'PreflightFailed');
   }
 
   const before = await progress.step('record-start', () =>
@@ -37,39 +43,37 @@ export async function deploy(input: DeployInput): Promise<OperationOutcome> {
     }),
   );
   const previousVersion = before.current?.version ?? null;
-  return recordingCancellation(async () => {
-    let started: DeployStarted;
+  let started: DeployStarted | null = null;
+  return recordingCancellation(target, () => started, async () => {
     try {
-      started = await progress.step('deploy', () => changeActivities.deployVersion(target, version), (s) => `version ${s.version}`);
+      started = await progress.step('deploy', () => change.deployVersion(target, version), (s) => `version ${s.version}`);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      return fail(target, progress, version, previousVersion, `deploy step failed: ${messageOf(err)}`, before.current);
+      return fail(target, progress, version, previousVersion, `deploy step failed: ${messageOf(err)}`, before.current, readyTimeout);
     }
+    const release = started;
 
-    const readiness = await progress.step('wait-ready', () => waitUntilReady(target, started, readyTimeout, progress), (r) => r.detail);
+    const readiness = await progress.step('wait-ready', () => waitUntilReady(target, release, readyTimeout, progress), (r) => r.detail);
     if (readiness.state !== 'ready') {
       progress.fail('wait-ready', readiness.detail);
-      return fail(target, progress, version, previousVersion, `not ready: ${readiness.detail}`, before.current);
+      return fail(target, progress, version, previousVersion, `not ready: ${readiness.detail}`, before.current, readyTimeout);
     }
 
     const health = await progress.step('health-check', () => waitUntilHealthy(target, progress), (h) => `${h.source}: ${h.detail}`);
     if (!health.ok) {
       progress.fail('health-check', health.detail);
-      return fail(target, progress, version, previousVersion, `health check failed (${health.source}): ${health.detail}`, before.current);
+      return fail(target, progress, version, previousVersion, `health check failed (${health.source}): ${health.detail}`, before.current, readyTimeout);
     }
 
-    const url = readiness.url ?? started.url ?? null;
-    await progress.step('record-result', async () => {
-      await recordActivities.recordRelease(target, started.release);
-      await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
-    });
+    const url = readiness.url ?? release.url ?? null;
+    await recordSuccess(target, release.release, url, progress);
     return {
       operation: 'deploy',
       status: 'succeeded',
       version,
       previousVersion,
       url,
-      detail: `${version} is live on ${describe(target)}`,
+      detail: `${version} is live on ${describeTarget(target)}`,
       logs: null,
       rolledBackTo: null,
     };
@@ -87,6 +91,7 @@ async function fail(
   previousVersion: string | null,
   reason: string,
   previous: ReleaseSummary | undefined,
+  readyTimeout: number,
 ): Promise<never> {
   progress.start('collect-logs');
   const logs = await fetchFailureLogs(target);
@@ -97,8 +102,8 @@ async function fail(
   if (previous && previous.version !== version) {
     progress.start('rollback', `to ${previous.version}`);
     try {
-      const back = await changeActivities.rollbackRelease(target, previous);
-      const ready = await waitUntilReady(target, back, DEFAULT_READY_TIMEOUT_SECONDS, progress);
+      const back = await changeActivities(target).rollbackRelease(target, previous);
+      const ready = await waitUntilReady(target, back, patched(CONTRACT_V2) ? readyTimeout : LEGACY_READY_TIMEOUT_SECONDS, progress);
       if (ready.state !== 'ready') throw new Error(`previous release not ready: ${ready.detail}`);
       const health = await waitUntilHealthy(target, progress);
       if (!health.ok) throw new Error(`previous release unhealthy: ${health.detail}`);
@@ -116,15 +121,6 @@ async function fail(
 
   const status = rolledBackTo ? 'rolled_back' : 'failed';
   await progress.step('record-result', () => recordActivities.recordResult({ status, url: null, error: detail, logs }));
-  const outcome: OperationOutcome = {
-    operation: 'deploy',
-    status,
-    version,
-    previousVersion,
-    url: null,
-    detail,
-    logs,
-    rolledBackTo,
-  };
-  throw ApplicationFailure.nonRetryable(`deploy of ${version} to ${describe(target)} failed: ${detail}`, 'DeployFailed', outcome);
+  const outcome: OperationOutcome = { operation: 'deploy', status, version, previousVersion, url: null, detail, logs, rolledBackTo };
+  throw ApplicationFailure.nonRetryable(`deploy of ${version} to ${describeTarget(target)} failed: ${detail}`, 'DeployFailed', outcome);
 }

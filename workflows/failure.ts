@@ -1,13 +1,9 @@
 import { isCancellation } from '@temporalio/workflow';
-import type { Target } from '../activities/providers/contract';
+import type { Target } from '../domain/target';
 import { probeActivities } from './activities';
 
 /** Lines of the service's log attached to a failed operation. */
 export const LOG_TAIL_ON_FAILURE = 100;
-
-export function describe(target: Target): string {
-  return `${target.fraise}/${target.environment} (${target.provider})`;
-}
 
 /** An error's message with its cause's (activity failures carry the real reason as their cause). */
 export function messageOf(err: unknown): string {

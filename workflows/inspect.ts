@@ -1,4 +1,5 @@
-import type { PreflightReport, ServiceStatus, Target } from '../activities/providers/contract';
+import type { PreflightReport, ServiceStatus } from '../domain/release';
+import type { Target } from '../domain/target';
 import { probeActivities } from './activities';
 
 /**

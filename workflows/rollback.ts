@@ -1,11 +1,14 @@
 import { ApplicationFailure, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
+import type { OperationOutcome, RollbackInput } from '../domain/operations';
+import type { DeployStarted } from '../domain/release';
+import { DEFAULT_BOUNDS, describeTarget } from '../domain/target';
 import { changeActivities, probeActivities, recordActivities } from './activities';
-import { describe, fetchFailureLogs, messageOf } from './failure';
+import { fetchFailureLogs, messageOf } from './failure';
 import { recordingCancellation } from './cancellation';
 import { Progress } from './progress';
 import { FRAISE_VERSION } from './searchAttributes';
-import type { OperationOutcome, RollbackInput } from './types';
-import { DEFAULT_READY_TIMEOUT_SECONDS, waitUntilHealthy, waitUntilReady } from './waiting';
+import { recordSuccess } from './success';
+import { waitUntilHealthy, waitUntilReady } from './waiting';
 
 const ROLLBACK_STEPS = ['validate', 'find-release', 'record-start', 'rollback', 'wait-ready', 'health-check', 'record-result'];
 
@@ -15,7 +18,7 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
   const toVersion = input.toVersion ?? null;
   const progress = new Progress('rollback', ROLLBACK_STEPS);
 
-  await progress.step('validate', () => probeActivities.validateTarget(target));
+  await progress.step('validate', () => probeActivities.validateTarget(target, input.toVersion ?? undefined));
   const found = await progress.step('find-release', () => recordActivities.findRollbackRelease(target, toVersion), (f) =>
     f.release ? `to ${f.release.version}` : 'none',
   );
@@ -24,7 +27,7 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
     const wanted = toVersion === null ? 'a previous release' : `a release of ${toVersion}`;
     const known = found.known.length > 0 ? `recorded versions: ${found.known.join(', ')}` : 'no release is recorded yet: deploy first';
     progress.fail('find-release', `no ${wanted}`);
-    throw ApplicationFailure.nonRetryable(`cannot roll back ${describe(target)}: found no ${wanted}; ${known}`, 'NoRelease');
+    throw ApplicationFailure.nonRetryable(`cannot roll back ${describeTarget(target)}: found no ${wanted}; ${known}`, 'NoRelease');
   }
   const previousVersion = found.current?.version ?? null;
   // Started without --to, the run did not know its version yet: tag it now so searches find it.
@@ -41,7 +44,8 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
     }),
   );
 
-  return recordingCancellation(async () => {
+  let started: DeployStarted | null = null;
+  return recordingCancellation(target, () => started, async () => {
     const failed = async (reason: string): Promise<never> => {
       const logs = await fetchFailureLogs(target);
       await progress.step('record-result', () => recordActivities.recordResult({ status: 'failed', url: null, error: reason, logs }));
@@ -55,35 +59,32 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
         logs,
         rolledBackTo: null,
       };
-      throw ApplicationFailure.nonRetryable(`rollback of ${describe(target)} to ${release.version} failed: ${reason}`, 'RollbackFailed', outcome);
+      throw ApplicationFailure.nonRetryable(`rollback of ${describeTarget(target)} to ${release.version} failed: ${reason}`, 'RollbackFailed', outcome);
     };
 
-    let started;
     try {
-      started = await progress.step('rollback', () => changeActivities.rollbackRelease(target, release), () => `to ${release.version}`);
+      started = await progress.step('rollback', () => changeActivities(target).rollbackRelease(target, release), () => `to ${release.version}`);
     } catch (err) {
       if (isCancellation(err)) throw err;
       return failed(`rollback step failed: ${messageOf(err)}`);
     }
+    const back = started;
     const readiness = await progress.step('wait-ready', () =>
-      waitUntilReady(target, started, input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS, progress),
+      waitUntilReady(target, back, input.readyTimeoutSeconds ?? (target.bounds ?? DEFAULT_BOUNDS).readySeconds, progress),
     );
     if (readiness.state !== 'ready') return failed(`not ready: ${readiness.detail}`);
     const health = await progress.step('health-check', () => waitUntilHealthy(target, progress));
     if (!health.ok) return failed(`health check failed (${health.source}): ${health.detail}`);
 
-    const url = readiness.url ?? started.url ?? null;
-    await progress.step('record-result', async () => {
-      await recordActivities.recordRelease(target, { version: release.version, artifact: release.artifact });
-      await recordActivities.recordResult({ status: 'succeeded', url, error: null, logs: null });
-    });
+    const url = readiness.url ?? back.url ?? null;
+    await recordSuccess(target, { version: release.version, artifact: release.artifact }, url, progress);
     return {
       operation: 'rollback',
       status: 'succeeded',
       version: release.version,
       previousVersion,
       url,
-      detail: `${describe(target)} is back on ${release.version}`,
+      detail: `${describeTarget(target)} is back on ${release.version}`,
       logs: null,
       rolledBackTo: null,
     };

@@ -1,5 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
-import type { TargetKey } from '../activities/providers/contract';
+import type { TargetKey } from '../domain/target';
 
 /** Custom search attributes: `temporal workflow list --query "FraiseName='my_api'"` and the Web UI filter by them. */
 export const FRAISE_NAME = defineSearchAttributeKey('FraiseName', SearchAttributeType.KEYWORD);

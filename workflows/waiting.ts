@@ -1,9 +1,9 @@
 import { sleep } from '@temporalio/workflow';
-import type { DeployStarted, HealthReport, Readiness, Target } from '../activities/providers/contract';
+import type { DeployStarted, HealthReport, Readiness } from '../domain/release';
+import type { Target } from '../domain/target';
 import { probeActivities } from './activities';
 import type { Progress } from './progress';
 
-export const DEFAULT_READY_TIMEOUT_SECONDS = 300;
 const DEFAULT_HEALTH_TIMEOUT_SECONDS = 60;
 const DEFAULT_HEALTH_INTERVAL_SECONDS = 2;
 

@@ -4,7 +4,8 @@
  */
 import net from 'node:net';
 import { request } from 'undici';
-import type { HealthCheckConfig, HealthReport } from '../providers/contract';
+import type { HealthReport } from '../../domain/release';
+import type { HealthCheckConfig } from '../../domain/target';
 
 export type HttpHealthCheck = Extract<HealthCheckConfig, { type: 'http' }>;
 export type TcpHealthCheck = Extract<HealthCheckConfig, { type: 'tcp' }>;

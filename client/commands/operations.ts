@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Target } from '../../activities/providers/contract';
-import { findProvider, providerNames } from '../../activities/providers/registry';
-import type { cleanup } from '../../workflows/cleanup';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { CleanupSummary, OperationOutcome } from '../../domain/operations';
+import type { Target } from '../../domain/target';
+import { cleanup } from '../../workflows/cleanup';
+import { deploy } from '../../workflows/deploy';
+import { rollback } from '../../workflows/rollback';
 import { operationSearchAttributes } from '../../workflows/searchAttributes';
-import type { CleanupSummary, DeployInput, OperationOutcome, RollbackInput } from '../../workflows/types';
-import { workflowUiUrl } from '../../workers/temporalConnection';
 import type { DeployCliOptions, LockCliOptions, Output, RollbackCliOptions } from '../cli';
-import { checkVersion, defaultRequester, durationSeconds, loadTarget } from '../context';
+import { checkVersion, defaultRequester, durationSeconds, loadTarget, requireAvailable } from '../context';
 import { CliError, EXIT } from '../exitCodes';
 import { failureDetails, followToEnd } from '../follow';
-import { describeHolder, startUnderLock } from '../lock';
+import { describeHolder, startUnderLock, type LockedStartOptions } from '../lock';
 import { connectTemporal } from '../temporalClient';
+import { workflowUiUrl } from '../uiLinks';
 
 export interface StartResult<T> {
   workflowId: string;
@@ -22,19 +24,7 @@ export interface StartResult<T> {
   error?: string;
 }
 
-/** Refuses a target whose provider cannot run yet, before anything starts. */
-function requireAvailable(target: Target): void {
-  const entry = findProvider(target.provider);
-  if (!entry) throw new CliError(`unknown provider "${target.provider}"; known: ${providerNames.join(', ')}`, EXIT.badInput);
-  if (!entry.available) {
-    throw new CliError(
-      `${target.fraise}/${target.environment} uses provider "${target.provider}", which this version of fraisier cannot run yet (available: ${providerNames
-        .filter((n) => findProvider(n)?.available)
-        .join(', ')})`,
-      EXIT.badInput,
-    );
-  }
-}
+type OperationHandle = WorkflowHandleWithFirstExecutionRunId<typeof deploy> | WorkflowHandleWithFirstExecutionRunId<typeof rollback>;
 
 async function runLocked(
   out: Output,
@@ -42,7 +32,7 @@ async function runLocked(
   target: Target,
   /** Null when the workflow finds the version itself (a rollback to the previous release). */
   version: string | null,
-  args: [DeployInput] | [RollbackInput],
+  start: (client: Client, options: LockedStartOptions) => Promise<OperationHandle>,
   opts: LockCliOptions,
   requestedBy: string,
 ): Promise<StartResult<OperationOutcome>> {
@@ -51,9 +41,8 @@ async function runLocked(
   const temporal = await connectTemporal();
   try {
     const handle = await startUnderLock(temporal.client, {
-      workflowType: operation,
+      start: (options) => start(temporal.client, options),
       target,
-      args,
       memo: { operation, version: shownVersion, requestedBy },
       searchAttributes: operationSearchAttributes(target, operation, version ?? undefined),
       taskQueue: target.taskQueue ?? temporal.settings.taskQueue,
@@ -69,7 +58,7 @@ async function runLocked(
     const base = { workflowId: handle.workflowId, runId, uiUrl };
     if (!opts.wait) return { ...base, exitCode: EXIT.ok };
     try {
-      const outcome = await followToEnd<OperationOutcome>(handle, (line) => out.progress(line));
+      const outcome: OperationOutcome = await followToEnd<typeof deploy | typeof rollback>(handle, (line) => out.progress(line));
       out.info(outcome.detail + (outcome.url ? ` (${outcome.url})` : ''));
       return { ...base, exitCode: EXIT.ok, outcome };
     } catch (err) {
@@ -85,24 +74,30 @@ async function runLocked(
 }
 
 export async function runDeploy(out: Output, fraise: string, environment: string, opts: DeployCliOptions): Promise<StartResult<OperationOutcome>> {
-  const version = checkVersion(opts.version, '--version');
+  checkVersion(opts.version, '--version');
   const ttlSeconds = opts.ttl === undefined ? null : durationSeconds(opts.ttl, '--ttl');
-  const readyTimeoutSeconds = durationSeconds(opts.readyTimeout, '--ready-timeout');
+  const ready = readyTimeout(opts);
   const target = await loadTarget(opts.config, fraise, environment);
   requireAvailable(target);
+  const version = checkVersion(opts.version, '--version', target);
   const requestedBy = opts.requestedBy ?? defaultRequester();
-  const input: DeployInput = { target, version, requestedBy, ttlSeconds, readyTimeoutSeconds };
-  return runLocked(out, 'deploy', target, version, [input], opts, requestedBy);
+  const input = { target, version, requestedBy, ttlSeconds, ...ready };
+  return runLocked(out, 'deploy', target, version, (client, o) => client.workflow.start(deploy, { ...o, args: [input] }), opts, requestedBy);
+}
+
+/** --ready-timeout when given; else the workflow takes the target's own bound. */
+function readyTimeout(opts: LockCliOptions): { readyTimeoutSeconds?: number } {
+  return opts.readyTimeout === undefined ? {} : { readyTimeoutSeconds: durationSeconds(opts.readyTimeout, '--ready-timeout') };
 }
 
 export async function runRollback(out: Output, fraise: string, environment: string, opts: RollbackCliOptions): Promise<StartResult<OperationOutcome>> {
   const toVersion = opts.to === undefined ? null : checkVersion(opts.to, '--to');
-  const readyTimeoutSeconds = durationSeconds(opts.readyTimeout, '--ready-timeout');
+  const ready = readyTimeout(opts);
   const target = await loadTarget(opts.config, fraise, environment);
   requireAvailable(target);
   const requestedBy = opts.requestedBy ?? defaultRequester();
-  const input: RollbackInput = { target, toVersion, requestedBy, readyTimeoutSeconds };
-  return runLocked(out, 'rollback', target, toVersion, [input], opts, requestedBy);
+  const input = { target, toVersion, requestedBy, ...ready };
+  return runLocked(out, 'rollback', target, toVersion, (client, o) => client.workflow.start(rollback, { ...o, args: [input] }), opts, requestedBy);
 }
 
 export async function runCleanup(out: Output, opts: { olderThan: string; dryRun?: boolean; json?: boolean }): Promise<number> {
@@ -110,7 +105,7 @@ export async function runCleanup(out: Output, opts: { olderThan: string; dryRun?
   const temporal = await connectTemporal();
   try {
     const workflowId = `fraisier-cleanup-manual-${randomUUID()}`;
-    const handle = await temporal.client.workflow.start<typeof cleanup>('cleanup', {
+    const handle = await temporal.client.workflow.start(cleanup, {
       workflowId,
       taskQueue: temporal.settings.taskQueue,
       args: [{ thresholdSeconds, dryRun: Boolean(opts.dryRun) }],
@@ -118,7 +113,7 @@ export async function runCleanup(out: Output, opts: { olderThan: string; dryRun?
     });
     const uiUrl = workflowUiUrl(temporal.settings.namespace, workflowId, handle.firstExecutionRunId);
     out.info(`cleanup started: workflow ${workflowId}\n  ${uiUrl}`);
-    const summary = await followToEnd<CleanupSummary>(handle, (line) => out.progress(line));
+    const summary: CleanupSummary = await followToEnd(handle, (line) => out.progress(line));
     if (out.json) out.data({ workflowId, uiUrl, ...summary });
     const list = (title: string, items: string[]) => {
       out.info(`${title}: ${items.length}`);
@@ -130,6 +125,7 @@ export async function runCleanup(out: Output, opts: { olderThan: string; dryRun?
       list('superseded (records marked only)', summary.superseded);
       list('skipped (target busy, next run retries)', summary.skipped);
       list('failed', summary.failed);
+      list('records reconciled with Temporal (terminated or timed out)', summary.reconciled ?? []);
     }
     return summary.failed.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (err) {

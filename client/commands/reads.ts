@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { PreflightReport, ServiceStatus, Target } from '../../activities/providers/contract';
-import { findProvider, providerRegistry } from '../../activities/providers/registry';
+import { findProvider, providerCatalogue } from '../../config/providers/index';
+import type { ServiceStatus } from '../../domain/release';
+import type { Target } from '../../domain/target';
 import { databaseUrl, openRecords } from '../../db/connect';
 import type { DeploymentRecord, Records } from '../../db/types';
-import { REPO_ROOT } from '../../workers/temporalCli';
-import { lockWorkflowId } from '../../workflows/ids';
-import type { inspectLogs, inspectStatus, testProvider } from '../../workflows/inspect';
+import { PACKAGE_ROOT } from '../../config/paths';
+import { lockWorkflowId } from '../../domain/ids';
+import { inspectLogs, inspectStatus, testProvider } from '../../workflows/inspect';
 import type { Output } from '../cli';
 import { loadTarget } from '../context';
 import { CliError, EXIT } from '../exitCodes';
@@ -20,7 +21,7 @@ async function withRecords<T>(body: (records: Records) => Promise<T>): Promise<T
   let records: Records;
   try {
     // Relative to fraisier's own folder, where `npm start` keeps .data/, wherever the CLI runs from.
-    records = await openRecords(databaseUrl(process.env, REPO_ROOT));
+    records = await openRecords(databaseUrl(process.env, PACKAGE_ROOT));
   } catch (err) {
     throw new CliError(`cannot open the records database: ${(err as Error).message}`, EXIT.badInput);
   }
@@ -32,17 +33,21 @@ async function withRecords<T>(body: (records: Records) => Promise<T>): Promise<T
 }
 
 /** Runs a read-only inspect workflow on a worker (only workers reach providers) and returns its result. */
-async function inspect<R>(temporal: ConnectedClient, workflowType: string, target: Target, args: unknown[]): Promise<R> {
+async function inspect<R>(
+  temporal: ConnectedClient,
+  what: string,
+  target: Target,
+  execute: (options: { workflowId: string; taskQueue: string; workflowExecutionTimeout: string }) => Promise<R>,
+): Promise<R> {
   try {
-    return (await temporal.client.workflow.execute(workflowType, {
+    return await execute({
       workflowId: `inspect:${lockWorkflowId(target)}:${randomUUID()}`,
       taskQueue: target.taskQueue ?? temporal.settings.taskQueue,
-      args,
       workflowExecutionTimeout: INSPECT_TIMEOUT,
-    })) as R;
+    });
   } catch (err) {
     const failure = failureDetails(err);
-    if (failure) throw new CliError(`${workflowType} of ${target.fraise}/${target.environment} failed: ${failure.message}`, EXIT.failed);
+    if (failure) throw new CliError(`${what} of ${target.fraise}/${target.environment} failed: ${failure.message}`, EXIT.failed);
     throw err;
   }
 }
@@ -69,7 +74,7 @@ export async function runStatus(out: Output, fraise: string, environment: string
     }));
     let live: ServiceStatus | { error: string } | null = null;
     if (opts.live && findProvider(target.provider)?.available) {
-      live = await inspect<ServiceStatus>(temporal, 'inspectStatus' satisfies typeof inspectStatus.name, target, [target]).catch(
+      live = await inspect(temporal, 'status', target, (o) => temporal.client.workflow.execute(inspectStatus, { ...o, args: [target] })).catch(
         (err: Error) => ({ error: err.message }),
       );
     }
@@ -116,7 +121,7 @@ export async function runLogs(out: Output, fraise: string, environment: string, 
   const target = await loadTarget(opts.config, fraise, environment);
   const temporal = await connectTemporal();
   try {
-    const logs = await inspect<string>(temporal, 'inspectLogs' satisfies typeof inspectLogs.name, target, [target, tail]);
+    const logs = await inspect(temporal, 'logs', target, (o) => temporal.client.workflow.execute(inspectLogs, { ...o, args: [target, tail] }));
     if (out.json) out.data({ fraise, environment, provider: target.provider, tail, logs });
     else process.stdout.write(logs.endsWith('\n') || logs === '' ? logs : `${logs}\n`);
     return EXIT.ok;
@@ -129,7 +134,7 @@ export async function runProviderTest(out: Output, fraise: string, environment: 
   const target = await loadTarget(opts.config, fraise, environment);
   const temporal = await connectTemporal();
   try {
-    const report = await inspect<PreflightReport>(temporal, 'testProvider' satisfies typeof testProvider.name, target, [target]);
+    const report = await inspect(temporal, 'provider-test', target, (o) => temporal.client.workflow.execute(testProvider, { ...o, args: [target] }));
     if (out.json) out.data(report);
     else for (const check of report.checks) out.info(`${check.ok ? 'ok    ' : 'FAILED'} ${check.name}: ${check.detail}`);
     return report.ok ? EXIT.ok : EXIT.failed;
@@ -139,7 +144,7 @@ export async function runProviderTest(out: Output, fraise: string, environment: 
 }
 
 export function runProviders(out: Output): number {
-  const list = providerRegistry.map((p) => ({ name: p.name, available: p.available, description: p.description }));
+  const list = providerCatalogue.map((p) => ({ name: p.name, available: p.available, description: p.description }));
   if (out.json) out.data(list);
   else for (const p of list) out.info(`${p.name.padEnd(16)} ${p.available ? 'available' : 'planned  '}  ${p.description}`);
   return EXIT.ok;
@@ -148,7 +153,7 @@ export function runProviders(out: Output): number {
 export function runProviderInfo(out: Output, name: string): number {
   const entry = findProvider(name);
   if (!entry) {
-    throw new CliError(`unknown provider "${name}"; known: ${providerRegistry.map((p) => p.name).join(', ')}`, EXIT.badInput);
+    throw new CliError(`unknown provider "${name}"; known: ${providerCatalogue.map((p) => p.name).join(', ')}`, EXIT.badInput);
   }
   const schema = z.toJSONSchema(entry.configSchema, { io: 'input', unrepresentable: 'any' }) as {
     properties?: Record<string, { description?: string; type?: string; enum?: unknown[]; default?: unknown }>;

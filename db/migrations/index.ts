@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { initial } from './0001_initial';
+import { targetStateReconcile } from './0002_target_state_reconcile';
 
 /**
  * Every migration, keyed by a name that sorts in the order they must run. Add new ones here (never
@@ -8,4 +9,5 @@ import { initial } from './0001_initial';
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_target_state_reconcile': targetStateReconcile,
 };

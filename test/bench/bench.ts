@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
-import type { Target } from '../../activities/providers/contract';
+import type { Target } from '../../domain/target';
 import { CliError, EXIT } from '../../client/exitCodes';
 import { lockHolder } from '../../client/lock';
 import { loadConfig } from '../../config/load';
@@ -19,11 +19,11 @@ import { openRecords } from '../../db/connect';
 import { startEmbeddedDatabase } from '../../db/embedded';
 import type { Records } from '../../db/types';
 import { freePort, startDevServer, type DevServer } from '../../workers/devServer';
-import { temporalSettings } from '../../workers/temporalConnection';
+import { temporalSettings } from '../../config/temporal';
 import { createFraisierWorker, WORKFLOWS_PATH } from '../../workers/worker';
-import { lockWorkflowId } from '../../workflows/ids';
+import { lockWorkflowId } from '../../domain/ids';
 import { operationSearchAttributes } from '../../workflows/searchAttributes';
-import type { CleanupSummary, DeployInput, OperationOutcome } from '../../workflows/types';
+import type { CleanupSummary, DeployInput, OperationOutcome } from '../../domain/operations';
 import { buildAppImage, removeImages } from '../support/appImage';
 import { startDeployUnderLock } from '../support/deploys';
 import { ensureDockerd } from '../support/dockerd';
@@ -286,9 +286,8 @@ const RECORD_TARGET: Target = {
   fraise: 'bench',
   environment: 'records',
   provider: 'docker_compose',
-  config: { compose_file: 'docker-compose.yml', service_name: 'web' },
+  config: { compose_file: path.join(os.tmpdir(), 'docker-compose.yml'), service_name: 'web' },
   retain: 5,
-  configDir: os.tmpdir(),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -516,9 +515,8 @@ async function benchCleanup(env: Env): Promise<void> {
       fraise,
       environment: `pr-${i}`,
       provider: 'docker_compose',
-      config: { compose_file: 'docker-compose.yml', service_name: 'preview', project_name: `${env.project}-bulk${i}`, pull: 'never' },
+      config: { compose_file: path.join(env.dir, 'docker-compose.yml'), service_name: 'preview', project_name: `${env.project}-bulk${i}`, pull: 'never' },
       retain: 5,
-      configDir: env.dir,
     };
     const key = { workflowId: `bench-seed-${process.pid}-${i}`, runId: `seed-run-${i}` };
     await env.workerRecords.recordStart({

@@ -2,13 +2,14 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Target, TargetKey } from '../../activities/providers/contract';
+import type { Target, TargetKey } from '../../domain/target';
 import { openDatabase, openRecords } from '../../db/connect';
 import { startEmbeddedDatabase } from '../../db/embedded';
 import { migrateToLatest } from '../../db/migrate';
+import { migrations } from '../../db/migrations/index';
 import type { NewOperation, Records } from '../../db/types';
 import { startPostgresCluster } from '../support/postgres';
 
@@ -45,7 +46,6 @@ function freshTarget(label: string): Target {
     provider: 'docker_compose',
     config: { composeFile: 'compose.yaml', service: 'web', nested: { ports: [80, 443] } },
     retain: 3,
-    configDir: '/srv/fraises',
   };
 }
 
@@ -100,12 +100,13 @@ describe.each(backends)('records on $name', (backend) => {
     const b = openDatabase(server.url, 2);
     try {
       const t = Date.now();
-      const [ra, rb] = await Promise.all([migrateToLatest(a), migrateToLatest(b)]);
+      // Migrations run on the unplugged instance (snake_case names), as openRecords runs them.
+      const [ra, rb] = await Promise.all([migrateToLatest(a.withoutPlugins()), migrateToLatest(b.withoutPlugins())]);
       const concurrentMs = Date.now() - t;
-      expect([...ra.applied, ...rb.applied]).toEqual(['0001_initial']);
+      expect([...ra.applied, ...rb.applied]).toEqual(['0001_initial', '0002_target_state_reconcile']);
       const t2 = Date.now();
-      expect(await migrateToLatest(a)).toEqual({ applied: [] });
-      expect(await migrateToLatest(b)).toEqual({ applied: [] });
+      expect(await migrateToLatest(a.withoutPlugins())).toEqual({ applied: [] });
+      expect(await migrateToLatest(b.withoutPlugins())).toEqual({ applied: [] });
       console.info(
         `[db] ${backend.name}: fresh migration (2 concurrent) ${concurrentMs} ms, up-to-date check ${Math.round((Date.now() - t2) / 2)} ms`,
       );
@@ -113,10 +114,10 @@ describe.each(backends)('records on $name', (backend) => {
         select table_name from information_schema.tables
         where table_schema = 'public' order by table_name`.execute(a);
       expect(tables.rows.map((r) => r.table_name)).toEqual(
-        expect.arrayContaining(['deployments', 'kysely_migration', 'kysely_migration_lock', 'releases']),
+        expect.arrayContaining(['deployments', 'kysely_migration', 'kysely_migration_lock', 'releases', 'target_state']),
       );
-      const applied = await a.selectFrom('kysely_migration').select('name').execute();
-      expect(applied.map((r) => r.name)).toEqual(['0001_initial']);
+      const applied = await a.selectFrom('kyselyMigration').select('name').execute();
+      expect(applied.map((r) => r.name)).toEqual(['0001_initial', '0002_target_state_reconcile']);
     } finally {
       await a.destroy();
       await b.destroy();
@@ -383,6 +384,84 @@ describe.each(backends)('records on $name', (backend) => {
       expect(rows.every((x) => x.status === 'succeeded' && x.durationMs === 1000)).toBe(true);
       expect(rows.find((x) => x.workflowId === 'wf-1-7')?.url).toBe('http://x/1/7');
     }
+  });
+
+  it.runIf(backend.name === 'PostgreSQL')('0002 makes the paths of targets recorded with a configDir absolute, and widens the statuses', async () => {
+    const admin = openDatabase(server.url, 1).withoutPlugins();
+    const dbName = `legacy_${process.pid}`;
+    await sql`create database ${sql.id(dbName)}`.execute(admin);
+    await admin.destroy();
+    const url = new URL(server.url);
+    url.pathname = `/${dbName}`;
+    const db = openDatabase(url.toString(), 1).withoutPlugins();
+    try {
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+      expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();
+      const legacy = {
+        fraise: 'old',
+        environment: 'prod',
+        provider: 'docker_compose',
+        config: { compose_file: 'app/docker-compose.yml', env_file: '/etc/app.env', service_name: 'web' },
+        retain: 5,
+        configDir: '/srv/fraises/',
+      };
+      await sql`insert into deployments (workflow_id, run_id, fraise, environment, provider, operation, version, status, requested_by, ephemeral, started_at, target)
+        values ('wf', 'r', 'old', 'prod', 'docker_compose', 'deploy', 'v1', 'succeeded', 'me', true, now(), ${JSON.stringify(legacy)}::jsonb)`.execute(db);
+      expect((await migrateToLatest(db)).applied).toEqual(['0002_target_state_reconcile']);
+      const rows = await sql<{ target: Record<string, unknown> }>`select target from deployments`.execute(db);
+      expect(rows.rows[0]?.target).toEqual({
+        fraise: 'old',
+        environment: 'prod',
+        provider: 'docker_compose',
+        config: { compose_file: '/srv/fraises/app/docker-compose.yml', env_file: '/etc/app.env', service_name: 'web' },
+        retain: 5,
+      });
+      await sql`update deployments set status = 'terminated'`.execute(db);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('target state: none, then saved, replaced (upsert), and kept apart per target', async () => {
+    const r = await recs();
+    const a = freshTarget('state');
+    const b = freshTarget('state');
+    expect(await r.loadTargetState(a)).toBeUndefined();
+    await r.saveTargetState(a, { project: 'p', images: ['app:v1'] }, at(0));
+    await r.saveTargetState(a, { project: 'p', images: ['app:v1', 'app:v2'] }, at(1));
+    await r.saveTargetState(b, { other: true }, at(1));
+    expect(await r.loadTargetState(a)).toEqual({ project: 'p', images: ['app:v1', 'app:v2'] });
+    expect(await r.loadTargetState(b)).toEqual({ other: true });
+  });
+
+  it('findRunning lists running records oldest first; closeRunning ends only a running one', async () => {
+    const r = await recs();
+    const target = freshTarget('reconcile');
+    const stuck = operation(target, { startedAt: at(-100_000) });
+    const done = operation(target, { startedAt: at(-99_000) });
+    await r.recordStart(stuck);
+    await r.recordStart(done);
+    await r.recordResult(done, { status: 'succeeded', url: null, error: null, logs: null, finishedAt: at(-98_000) });
+    const running = (await r.findRunning(10_000)).filter((x) => x.fraise === target.fraise);
+    expect(running.map((x) => x.workflowId)).toEqual([stuck.workflowId]);
+    expect(await r.closeRunning(stuck, { status: 'terminated', error: 'the workflow was terminated', finishedAt: at(-99_990) })).toBe(true);
+    expect(await r.closeRunning(stuck, { status: 'timed_out', error: 'again', finishedAt: at(0) })).toBe(false);
+    expect(await r.closeRunning(done, { status: 'terminated', error: 'no', finishedAt: at(0) })).toBe(false);
+    expect(await r.getOperation(stuck)).toMatchObject({ status: 'terminated', error: 'the workflow was terminated', durationMs: 10_000 });
+    expect(await r.getOperation(done)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('listReleases: every recorded release of the target, newest first', async () => {
+    const r = await recs();
+    const target = freshTarget('list');
+    for (const [i, version] of ['v1', 'v2', 'v3'].entries()) {
+      await r.recordRelease({ workflowId: `wf-l-${i}`, runId: 'r', ...keyOf(target), release: { version, artifact: { image: `app:${version}` } }, createdAt: at(i) });
+    }
+    expect((await r.listReleases(target)).map((x) => [x.version, x.artifact.image])).toEqual([
+      ['v3', 'app:v3'],
+      ['v2', 'app:v2'],
+      ['v1', 'app:v1'],
+    ]);
   });
 
   it('sequential insert rate (measurement)', async () => {

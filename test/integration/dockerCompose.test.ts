@@ -9,8 +9,14 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandSpec } from '../../activities/commandRunner';
-import type { DeployStarted, Provider, ProviderContext, Readiness, Target } from '../../activities/providers/contract';
+import type { CommandRunner, CommandSpec } from '../../activities/commandRunner';
+import type { Provider, ProviderContext } from '../../activities/providers/contract';
+import type { DockerComposeConfig } from '../../config/providers/docker_compose';
+import { absolutePaths, findProvider } from '../../config/providers/index';
+import type { DeployStarted, Readiness } from '../../domain/release';
+import type { Target } from '../../domain/target';
+import { Agent } from 'undici';
+import { memoryState, providerContext } from '../support/providerContext';
 import { createDockerComposeProvider } from '../../activities/providers/docker_compose/index';
 import { createCommandRunner } from '../../activities/runner';
 import { buildAppImage, removeImages } from '../support/appImage';
@@ -49,7 +55,7 @@ async function bodyBecomes(port: number, want: string, ms = 30_000): Promise<str
   return last;
 }
 
-async function settle(provider: Provider, ctx: ProviderContext, started: DeployStarted, ms = 60_000): Promise<Readiness> {
+async function settle(provider: Provider<DockerComposeConfig>, ctx: ProviderContext<DockerComposeConfig>, started: DeployStarted, ms = 60_000): Promise<Readiness> {
   const deadline = Date.now() + ms;
   let r: Readiness = { state: 'pending', detail: 'not probed' };
   while (Date.now() < deadline) {
@@ -82,8 +88,16 @@ for (const variant of variants) {
     let tagPort = 0;
     const calls: CommandSpec[] = [];
     const messages: string[] = [];
-    let provider: Provider;
-    let ctx: ProviderContext;
+    let provider: Provider<DockerComposeConfig>;
+    let ctx: ProviderContext<DockerComposeConfig>;
+    let run: CommandRunner;
+    const state = memoryState();
+    /** The target as the CLI resolves it: paths absolute against the directory of fraises.yaml. */
+    const targetFor = (t: Target): Target => {
+      const entry = findProvider('docker_compose');
+      if (!entry) throw new Error('no docker_compose entry');
+      return { ...t, config: absolutePaths(entry, t.config, dir) };
+    };
     let v1: DeployStarted;
     let v1Id = '';
     const timings: Record<string, number> = {};
@@ -124,15 +138,11 @@ for (const variant of variants) {
         `services:\n  app:\n    image: "${repo}:t0"  # rewritten by fraisier\n    network_mode: host\n`,
       );
       const runner = createCommandRunner();
-      provider = createDockerComposeProvider(
-        {
-          run: (spec, opts) => {
-            calls.push(spec);
-            return runner(spec, opts);
-          },
-        },
-        { cli: kind },
-      );
+      run = (spec, opts) => {
+        calls.push(spec);
+        return runner(spec, opts);
+      };
+      provider = createDockerComposeProvider({ run, http: new Agent(), env: process.env }, { cli: kind });
       const target: Target = {
         fraise: 'web',
         environment: 'it',
@@ -140,9 +150,8 @@ for (const variant of variants) {
         config: { compose_file: 'docker-compose.yml', service_name: 'web', project_name: project, pull: 'auto' },
         healthCheck: { type: 'http', host: '127.0.0.1', port, path: '/', expectedStatus: 200, timeoutSeconds: 30, intervalSeconds: 1 },
         retain: 3,
-        configDir: dir,
       };
-      ctx = { target, log: (m) => messages.push(m), signal: new AbortController().signal };
+      ctx = providerContext<DockerComposeConfig>(targetFor(target), run, { log: (m) => messages.push(m), state });
     });
 
     afterAll(async () => {
@@ -171,7 +180,7 @@ for (const variant of variants) {
       timings.deployV1UntilReady = Date.now() - t0;
       expect(r.state, r.detail).toBe('ready');
       expect(v1.release).toEqual({ version: 'v1', artifact: { image: `${repo}:v1`, imageId: v1Id } });
-      expect(v1.previous).toBeUndefined();
+      expect(state.current()).toEqual({ project, images: [`${repo}:v1`] });
       expect(messages.join('\n')).toMatch(/carrying on with the local image/);
       const health = await provider.health(ctx);
       expect(health).toMatchObject({ ok: true, source: 'container' });
@@ -186,13 +195,12 @@ for (const variant of variants) {
       expect(sidecar.stdout.trim()).toBe('');
     });
 
-    it('deploys v2 and records v1 as previous', async () => {
+    it('deploys v2', async () => {
       const t0 = Date.now();
       const v2started = await provider.deploy(ctx, 'v2');
       const r = await settle(provider, ctx, v2started);
       timings.deployV2UntilReady = Date.now() - t0;
       expect(r.state, r.detail).toBe('ready');
-      expect(v2started.previous).toEqual({ version: 'v1', artifact: { image: `${repo}:v1`, imageId: v1Id } });
       expect(await bodyBecomes(port, 'release v2')).toBe('release v2');
       expect(await provider.status(ctx)).toMatchObject({ state: 'running', version: 'v2' });
     });
@@ -210,7 +218,6 @@ for (const variant of variants) {
       expect(argvs.some((a) => / (pull|build)( |$)/.test(a)), argvs.join('\n')).toBe(false);
       expect(argvs).toContain(`docker tag ${v1Id} ${repo}:v1`);
       expect(back.release.artifact.imageId).toBe(v1Id);
-      expect(back.previous?.version).toBe('v2');
       expect(await bodyBecomes(port, 'release v1')).toBe('release v1');
     });
 
@@ -231,6 +238,15 @@ for (const variant of variants) {
       expect(await provider.status(ctx)).toMatchObject({ state: 'unhealthy', version: 'broken' });
     });
 
+    it('prune refuses to remove an image a container still uses, and says so', async () => {
+      const keep = [v1.release];
+      const report = await provider.prune(ctx, keep);
+      // broken runs now: Docker refuses without force, and fraisier never forces.
+      expect(report.removed).toEqual([`${repo}:v2`]);
+      expect(report.detail).toMatch(new RegExp(`${repo}:broken: .*(conflict|in use|being used|is using)`));
+      expect(calls.some((c) => c.argv.includes('rm') && c.argv.includes('-f') && c.argv.includes('image'))).toBe(false);
+    });
+
     it('stops, removes, and removes again', async () => {
       await provider.stop(ctx);
       expect((await provider.status(ctx)).state).toBe('stopped');
@@ -240,22 +256,30 @@ for (const variant of variants) {
       expect((await provider.status(ctx)).state).toBe('absent');
     });
 
+    it('prune then removes the images of releases no longer recorded, and keeps the recorded ones', async () => {
+      const report = await provider.prune(ctx, [v1.release]);
+      expect(report.removed).toEqual([`${repo}:broken`]);
+      expect((await execa('docker', ['image', 'inspect', `${repo}:broken`], { reject: false })).exitCode).not.toBe(0);
+      expect((await execa('docker', ['image', 'inspect', `${repo}:v1`], { reject: false })).exitCode).toBe(0);
+      expect(state.current()).toEqual({ project, images: [`${repo}:v1`] });
+    });
+
     it('rewrites the image tag when the image uses no variable (pull: never)', async () => {
-      const tctx: ProviderContext = {
-        ...ctx,
-        target: {
+      const tctx = providerContext<DockerComposeConfig>(
+        targetFor({
           ...ctx.target,
           fraise: 'tagged',
           config: { compose_file: 'tagmode/compose.yaml', service_name: 'app', project_name: `${project}-tag`, pull: 'never' },
           healthCheck: { type: 'tcp', host: '127.0.0.1', port: tagPort, timeoutSeconds: 10, intervalSeconds: 1 },
-        },
-      };
+        }),
+        run,
+        { log: (m) => messages.push(m) },
+      );
       const from = calls.length;
       const one = await provider.deploy(tctx, 't1');
       expect((await settle(provider, tctx, one)).state).toBe('ready');
       const two = await provider.deploy(tctx, 't2');
       expect((await settle(provider, tctx, two)).state).toBe('ready');
-      expect(two.previous?.version).toBe('t1');
       expect(await bodyBecomes(tagPort, 'tag two')).toBe('tag two');
       expect(await fs.readFile(path.join(dir, 'tagmode', 'compose.yaml'), 'utf8')).toBe(
         `services:\n  app:\n    image: "${repo}:t2"  # rewritten by fraisier\n    network_mode: host\n`,

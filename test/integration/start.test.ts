@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../client/exitCodes';
 import { embeddedUrlFile } from '../../db/embedded';
 import { freePort } from '../../workers/devServer';
-import { CLEANUP_SCHEDULE_ID } from '../../workflows/ids';
+import { CLEANUP_SCHEDULE_ID } from '../../domain/ids';
 import { buildAppImage, removeImages } from '../support/appImage';
 import { runCli } from '../support/cli';
 import { ensureDockerd } from '../support/dockerd';

@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { progressLines } from '../../client/follow';
 import { describeHolder } from '../../client/lock';
 import { devServerArgs } from '../../workers/devServer';
-import { temporalSettings, workflowUiUrl } from '../../workers/temporalConnection';
-import { lockWorkflowId } from '../../workflows/ids';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { temporalSettings } from '../../config/temporal';
+import { workflowUiUrl } from '../../client/uiLinks';
+import { lockWorkflowId } from '../../domain/ids';
 
 describe('the lock ID', () => {
   it('is provider:fraise:environment, shared by deploy, rollback and cleanup of one target', () => {
@@ -56,16 +60,26 @@ describe('progress lines', () => {
 
 describe('Temporal settings', () => {
   it('defaults to the local dev server, namespace default, queue fraisier, no TLS', () => {
-    expect(temporalSettings({})).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'fraisier' });
+    const s = temporalSettings({ TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' });
+    expect(s).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'fraisier', connection: { address: '127.0.0.1:7233' } });
+  });
+
+  it("reads the profile of Temporal's config file, the variables winning over it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fraisier-envconfig-'));
+    const file = join(dir, 'temporal.toml');
+    await writeFile(file, '[profile.default]\naddress = "cluster.internal:7233"\nnamespace = "deploys"\n\n[profile.other]\naddress = "other:7233"\n');
+    expect(temporalSettings({ TEMPORAL_CONFIG_FILE: file })).toMatchObject({ address: 'cluster.internal:7233', namespace: 'deploys' });
+    expect(temporalSettings({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'other' })).toMatchObject({ address: 'other:7233', namespace: 'default' });
+    expect(temporalSettings({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_NAMESPACE: 'mine' })).toMatchObject({ namespace: 'mine' });
   });
 
   it('turns TLS on with an API key, as Temporal Cloud expects', () => {
     const s = temporalSettings({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ns.acct', TEMPORAL_API_KEY: 'k' });
-    expect(s).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', apiKey: 'k', tls: {} });
+    expect(s).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', namespace: 'ns.acct', connection: { address: 'ns.acct.tmprl.cloud:7233', apiKey: 'k', tls: true } });
   });
 
   it('refuses half a client certificate pair, naming the variables', () => {
-    expect(() => temporalSettings({ TEMPORAL_TLS_CLIENT_CERT_DATA: 'x' })).toThrow(/TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together/);
+    expect(() => temporalSettings({ TEMPORAL_TLS_CLIENT_CERT_DATA: 'x' })).toThrow(/TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH \(or their _DATA forms\) go together/);
   });
 
   it('links a run in the Web UI', () => {

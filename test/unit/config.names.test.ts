@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, validateName, validateVersion } from '../../config/names';
-import { formatPath, levenshtein, suggest } from '../../config/errors';
+import { parseDuration, validateName, validateVersion } from '../../domain/names';
+import { formatPath } from '../../config/errors';
+import { levenshtein, suggest } from '../../domain/suggest';
 
 describe('validateName', () => {
   it.each(['my_api', 'web', 'a', 'prod-eu-1', '0', 'a'.repeat(63)])('accepts %j', (name) => {

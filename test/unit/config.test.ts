@@ -52,11 +52,13 @@ describe('loadConfig: the valid fixture', () => {
       fraise: 'my_api',
       environment: 'staging',
       provider: 'docker_compose',
-      config: { compose_file: 'docker-compose.yml', service_name: 'my_api', pull: 'auto' },
+      // Paths made absolute against the directory of fraises.yaml: the worker never sees the client's directory.
+      config: { compose_file: join(FIXTURES, 'docker-compose.yml'), service_name: 'my_api', pull: 'auto' },
       // From defaults: the fraise sets no health_check, but retain 10.
       healthCheck: { type: 'http', host: '127.0.0.1', port: 8080, path: '/healthz', expectedStatus: 200, timeoutSeconds: 120, intervalSeconds: 2 },
       retain: 10,
-      configDir: FIXTURES,
+      // The provider's bounds, as the environment sets none.
+      bounds: { changeSeconds: 1200, readySeconds: 300 },
     });
     const prod = resolveTarget(config, 'my_api', 'production');
     expect(prod.healthCheck).toEqual({ type: 'tcp', host: '127.0.0.1', port: 8080, timeoutSeconds: 30, intervalSeconds: 1 });
@@ -74,6 +76,9 @@ describe('loadConfig: the valid fixture', () => {
     });
     expect(web.retain).toBe(7);
     expect(web.config).toMatchObject({ token_env: 'COOLIFY_TOKEN', force: false });
+    expect(web.bounds).toEqual({ changeSeconds: 2400, readySeconds: 1800 });
+    // `~/…` is left for the worker to expand with its own home.
+    expect(resolveTarget(config, 'worker', 'production').config).toMatchObject({ ssh_key: '~/.ssh/deploy_ed25519' });
     // `type: none` turns the inherited check off.
     expect(resolveTarget(config, 'web', 'preview').healthCheck).toBeUndefined();
   });
@@ -89,12 +94,28 @@ describe('loadConfig: the valid fixture', () => {
     ]);
   });
 
+  it('takes deploy_timeout and ready_timeout of the environment over its provider\'s bounds', () => {
+    const config = parseConfigText(
+      withEnv('provider: docker_compose\nconfig: { compose_file: /srv/c.yml, service_name: a }\ndeploy_timeout: 45m\nready_timeout: 90s'),
+      '/srv/deploy/fraises.yaml',
+    );
+    const target = resolveTarget(config, 'my_api', 'staging');
+    expect(target.bounds).toEqual({ changeSeconds: 2700, readySeconds: 90 });
+    expect(target.config.compose_file).toBe('/srv/c.yml');
+    expect(parseError(withEnv('provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }\nready_timeout: soon')).message).toContain(
+      'ready_timeout: "soon" is not valid; allowed: a number of seconds',
+    );
+  });
+
   it('uses retain 5 and no health check when nothing sets them', () => {
     const config = parseConfigText(withEnv('provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }'), '/srv/deploy/fraises.yaml');
     const target = resolveTarget(config, 'my_api', 'staging');
     expect(target.retain).toBe(5);
     expect(target.healthCheck).toBeUndefined();
-    expect(target.configDir).toBe('/srv/deploy');
+    // The worker may run elsewhere: it gets the paths made absolute, never the client's directory.
+    expect(target.config.compose_file).toBe('/srv/deploy/c.yml');
+    expect(target).not.toHaveProperty('configDir');
+    expect(target.bounds).toEqual({ changeSeconds: 1200, readySeconds: 300 });
   });
 
   it('validates the example file when it exists', async () => {
@@ -212,7 +233,7 @@ describe('loadConfig: errors name the file, the key path and what is allowed', (
   it('unknown key with a suggestion, and the list of known keys', () => {
     const err = parseError(withEnv('provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }\nhelth_check: { type: tcp, port: 1 }'));
     expect(err.message).toBe(
-      'fraises.yaml: fraises.my_api.providers.staging.helth_check: unknown key (did you mean "health_check"?); allowed: provider, config, health_check, retain, task_queue, description',
+      'fraises.yaml: fraises.my_api.providers.staging.helth_check: unknown key (did you mean "health_check"?); allowed: provider, config, health_check, retain, task_queue, deploy_timeout, ready_timeout, description',
     );
   });
 
@@ -354,12 +375,12 @@ describe('health checks', () => {
     expect(err.message).toContain('health_check.path: "healthz" is not valid; allowed: a URL path starting with "/"');
   });
 
-  it('written in a file in a temporary directory: configDir is that directory', async () => {
+  it('written in a file in a temporary directory: relative paths resolve against that directory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fraisier-config-'));
     const file = join(dir, 'fraises.yaml');
     await writeFile(file, env('{ type: tcp, port: 5432, timeout: 1h }'));
     const target = resolveTarget(await loadConfig(file), 'my_api', 'staging');
-    expect(target.configDir).toBe(dir);
+    expect(target.config.compose_file).toBe(join(dir, 'c.yml'));
     expect(target.healthCheck).toEqual({ type: 'tcp', host: '127.0.0.1', port: 5432, timeoutSeconds: 3600, intervalSeconds: 2 });
   });
 });

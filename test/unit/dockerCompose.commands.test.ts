@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ProviderInputError } from '../../activities/providers/contract';
 import * as cmd from '../../activities/providers/docker_compose/commands';
 import type { ComposeInvocation } from '../../activities/providers/docker_compose/commands';
-import { validateDockerTag, validateVersion } from '../../activities/providers/docker_compose/version';
 
 const v2: ComposeInvocation = {
   cli: { kind: 'v2', argv: cmd.COMPOSE_CLI_ARGV.v2, version: 'Docker Compose version v2.29.0' },
@@ -20,55 +18,6 @@ const v1: ComposeInvocation = {
 };
 const docker = { cwd: '/srv/app', env: { DOCKER_HOST: 'ssh://deploy@host' } };
 const ID = `sha256:${'ab'.repeat(32)}`;
-
-const HOSTILE = [
-  'v1;rm -rf /',
-  '-v',
-  '--help',
-  '$(id)',
-  '`id`',
-  'v1\nVERSION=evil',
-  'v1 v2',
-  ' v1',
-  'v1\t',
-  '',
-  'a|b',
-  'a&&b',
-  'v1>x',
-  "v1'",
-  'v1"',
-  '../etc',
-  '.hidden',
-  'x'.repeat(129),
-  'v1\0',
-  'v1#c',
-  '${VERSION}',
-  'v1/v2',
-  'v1:v2',
-  'v1@x',
-  'v1+',
-  'v1+a+b',
-];
-
-describe('version validation', () => {
-  it.each(HOSTILE)('rejects %j', (bad) => {
-    expect(() => validateVersion(bad)).toThrow(ProviderInputError);
-  });
-
-  it.each(['v1', '1.2.3', 'release_2024-05-01', '1.0.0-rc.1', '1.0.0+build.5', 'A', 'x'.repeat(128), '_x'])('accepts %j', (good) => {
-    expect(validateVersion(good)).toBe(good);
-  });
-
-  it('rejects non-strings', () => {
-    expect(() => validateVersion(42)).toThrow(ProviderInputError);
-    expect(() => validateVersion(undefined)).toThrow(/non-empty string/);
-  });
-
-  it('refuses "+" in a Docker tag with a hint', () => {
-    expect(validateDockerTag('1.0.0')).toBe('1.0.0');
-    expect(() => validateDockerTag('1.0.0+build.5')).toThrow(/version_variable/);
-  });
-});
 
 describe('compose command builders', () => {
   it('passes -f, -p and --env-file before the subcommand (v2)', () => {

@@ -3,20 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderInputError } from '../../activities/providers/contract';
+import { parseComposeFile, setServiceImage } from '../../activities/providers/docker_compose/composeFile';
 import {
   extractVariable,
   imageTag,
   imageVariables,
   interpolate,
-  parseComposeFile,
   parseImageTemplate,
   replaceImageTag,
-  setServiceImage,
   tagVariables,
-} from '../../activities/providers/docker_compose/composeFile';
+} from '../../activities/providers/docker_compose/interpolation';
 import { parseEnvFile, readEnvVariable, setEnvVariable } from '../../activities/providers/docker_compose/envFile';
 import { BACKUPS_KEPT, backupDirFor, listBackups, replaceFile, writeFileAtomic } from '../../activities/providers/docker_compose/files';
-import { versionMode } from '../../activities/providers/docker_compose/index';
+import { versionMode } from '../../activities/providers/docker_compose/versionFile';
 
 const lookup = (vars: Record<string, string>) => (name: string) => vars[name];
 

@@ -176,3 +176,8 @@ export function removeContainers(inv: DockerInvocation, ids: readonly string[]):
   if (ids.length === 0) throw new Error('removeContainers needs at least one container id');
   return spec(['docker', 'container', 'rm', '-f', ...ids.map((id) => check(id, CONTAINER_ID, 'container id'))], inv.cwd, inv.env, TIMEOUTS.stop);
 }
+
+/** Untags (and, when no other tag or container holds it, deletes) a local image. Never forced: an image in use stays. */
+export function removeImage(inv: DockerInvocation, ref: string): CommandSpec {
+  return spec(['docker', 'image', 'rm', imageRef(ref)], inv.cwd, inv.env, TIMEOUTS.inspect);
+}

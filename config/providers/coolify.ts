@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { allowed } from '../../../config/hints';
+import { allowed } from '../hints';
 
 const COOLIFY_UUID = /^[a-z0-9]{24}$/;
 const UUID_RULE = '24 lowercase letters and digits, as shown in the Coolify dashboard URL';

@@ -1,4 +1,4 @@
-import type { TargetKey } from '../activities/providers/contract';
+import type { TargetKey } from './target';
 
 /**
  * The lock: every operation that changes a target (deploy, rollback, its cleanup) runs under this one

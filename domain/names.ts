@@ -7,6 +7,11 @@ export const NAME_PATTERN = /^[a-z0-9_-]+$/;
 export const NAME_MAX_LENGTH = 63;
 export const NAME_RULE = `lowercase letters, digits, "_" and "-", not starting with "-", at most ${NAME_MAX_LENGTH} characters`;
 
+/**
+ * The one version rule: every version fraisier accepts (CLI, workflows, records) passes it. A provider may
+ * only narrow it (Docker image tags have no "+"), through its `checkVersion` in config/providers/.
+ */
+export const VERSION_MAX_LENGTH = 128;
 export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 export const VERSION_RULE =
   'letters, digits, ".", "_", "+" and "-", starting with a letter or digit, at most 128 characters (e.g. v1.4.2, 2024-06-01, a1b2c3d)';
@@ -41,7 +46,7 @@ export function validateName(kind: NameKind, value: unknown): string | null {
 export function validateVersion(value: unknown): string | null {
   if (typeof value !== 'string') return `version must be a string, got ${quote(value)}`;
   if (value.length === 0) return 'version is empty';
-  if (value.length > 128) return `version ${quote(value)} is longer than 128 characters`;
+  if (value.length > VERSION_MAX_LENGTH) return `version ${quote(value)} is longer than ${VERSION_MAX_LENGTH} characters`;
   if (value.startsWith('-')) return `version ${quote(value)} starts with "-"`;
   if (!VERSION_PATTERN.test(value)) return `version ${quote(value)} has characters that are not allowed (${VERSION_RULE})`;
   return null;

@@ -1,4 +1,9 @@
-import type { Target } from '../activities/providers/contract';
+/**
+ * The operations' inputs and outcomes, shared by the client, the workflows and the activities (the role
+ * `shared.ts` plays in Temporal's samples). Plain JSON: it crosses every boundary.
+ */
+import type { ReleaseData } from './release';
+import type { Target } from './target';
 
 export interface DeployInput {
   target: Target;
@@ -6,7 +11,7 @@ export interface DeployInput {
   requestedBy: string;
   /** An ephemeral (test) deployment: cleanup removes it once this many seconds have gone by. */
   ttlSeconds?: number | null;
-  /** Bound on waiting for the release to come up (default 300 s). */
+  /** Bound on waiting for the release to come up (default: the target's bounds). */
   readyTimeoutSeconds?: number;
 }
 
@@ -17,6 +22,8 @@ export interface RollbackInput {
   requestedBy: string;
   readyTimeoutSeconds?: number;
 }
+
+export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'terminated' | 'timed_out';
 
 export interface OperationOutcome {
   operation: 'deploy' | 'rollback';
@@ -38,6 +45,26 @@ export interface LockMemo {
   requestedBy: string;
 }
 
+/** What the workflows learn of a recorded release. */
+export interface ReleaseSummary extends ReleaseData {
+  recordedAt: string;
+}
+
+/** One workflow run: an operation is recorded under it exactly once. */
+export interface OperationKey {
+  workflowId: string;
+  runId: string;
+}
+
+/** One group of expired ephemeral records that share a target. */
+export interface CleanupItem {
+  target: Target;
+  keys: OperationKey[];
+  /** True when a later, non-ephemeral operation replaced it: only the records are marked, the service stays. */
+  superseded: boolean;
+  versions: string[];
+}
+
 export interface CleanupInput {
   /** Ephemeral deployments without a TTL expire this long after they started (default 24 h). */
   thresholdSeconds?: number;
@@ -57,4 +84,6 @@ export interface CleanupSummary {
   failed: string[];
   /** In a dry run: what would be cleaned. */
   wouldClean: string[];
+  /** Records left "running" by a workflow that was terminated or timed out, now marked with what Temporal says. */
+  reconciled?: string[];
 }

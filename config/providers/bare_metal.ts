@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { allowed } from '../../../config/hints';
-import { HOST_PATTERN } from '../../../config/names';
+import { allowed } from '../hints';
+import { HOST_PATTERN } from '../../domain/names';
 
 /*
  * Every value here ends up in an ssh command line or a remote shell command, so the patterns are

@@ -1,0 +1,93 @@
+/** The activities that reach a target through its provider. Each one is one provider call (see providerContext.ts). */
+import { ApplicationFailure } from '@temporalio/common';
+import { findProvider } from '../config/providers/index';
+import { validateVersion } from '../domain/names';
+import type {
+  CancelReport,
+  DeployStarted,
+  HealthReport,
+  PreflightReport,
+  PruneReport,
+  Readiness,
+  ReleaseData,
+  ServiceStatus,
+} from '../domain/release';
+import type { Target } from '../domain/target';
+import type { Records } from '../db/types';
+import { withProvider, type ProviderCallDeps } from './providerContext';
+import { ProviderInputError } from './providers/contract';
+
+/** Versions the workflows must never hand a provider: the one rule, narrowed by the provider. Null when fine. */
+export function versionProblem(target: Target, version: string): string | null {
+  const general = validateVersion(version);
+  if (general) return general;
+  return findProvider(target.provider)?.checkVersion(version) ?? null;
+}
+
+export function createProviderActivities(d: ProviderCallDeps & { records: Records }) {
+  const { records } = d;
+  return {
+    /** Checks that this worker can run the target, that its config is valid, and (when given) that the version suits its provider. */
+    async validateTarget(target: Target, version?: string): Promise<void> {
+      try {
+        await d.providers.prepare(target);
+      } catch (err) {
+        if (err instanceof ProviderInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidTarget');
+        throw err;
+      }
+      const problem = version === undefined ? null : versionProblem(target, version);
+      if (problem) throw ApplicationFailure.nonRetryable(`version ${JSON.stringify(version)} for ${target.fraise}/${target.environment}: ${problem}`, 'InvalidTarget');
+    },
+
+    async preflight(target: Target): Promise<PreflightReport> {
+      return withProvider(d, target, (p, ctx) => p.preflight(ctx));
+    },
+
+    async deployVersion(target: Target, version: string): Promise<DeployStarted> {
+      return withProvider(d, target, (p, ctx) => p.deploy(ctx, version));
+    },
+
+    async rollbackRelease(target: Target, release: ReleaseData): Promise<DeployStarted> {
+      return withProvider(d, target, (p, ctx) => p.rollback(ctx, release));
+    },
+
+    async probeReadiness(target: Target, started: DeployStarted): Promise<Readiness> {
+      return withProvider(d, target, (p, ctx) => p.readiness(ctx, started));
+    },
+
+    async probeHealth(target: Target): Promise<HealthReport> {
+      return withProvider(d, target, (p, ctx) => p.health(ctx));
+    },
+
+    async fetchLogs(target: Target, tail: number): Promise<string> {
+      return withProvider(d, target, (p, ctx) => p.logs(ctx, tail));
+    },
+
+    async fetchStatus(target: Target): Promise<ServiceStatus> {
+      return withProvider(d, target, (p, ctx) => p.status(ctx));
+    },
+
+    async stopTarget(target: Target): Promise<void> {
+      await withProvider(d, target, (p, ctx) => p.stop(ctx));
+    },
+
+    async removeTarget(target: Target): Promise<void> {
+      await withProvider(d, target, (p, ctx) => p.remove(ctx));
+    },
+
+    /** Stops the provider's own work for a cancelled operation; `started` is null when deploy had not returned. */
+    async cancelOperation(target: Target, started: DeployStarted | null): Promise<CancelReport> {
+      return withProvider(d, target, (p, ctx) => p.cancel(ctx, started));
+    },
+
+    /**
+     * Removes the provider's copies of releases that are no longer recorded (old images, release dirs). Kept:
+     * every recorded release, which always includes the current and the previous one.
+     */
+    async pruneProviderReleases(target: Target): Promise<PruneReport> {
+      const keep = (await records.listReleases(target)).map((r) => ({ version: r.version, artifact: r.artifact }));
+      if (keep.length === 0) return { removed: [], kept: [], detail: 'no release recorded: nothing to prune' };
+      return withProvider(d, target, (p, ctx) => p.prune(ctx, keep));
+    },
+  };
+}

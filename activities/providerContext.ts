@@ -1,0 +1,113 @@
+/**
+ * Runs a provider method inside an activity: the target's config parsed once by the provider's schema, a
+ * context whose commands never outlive the activity, heartbeats while it runs, progress forwarded, and input
+ * errors turned into non-retryable failures.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { findProvider, providerNames } from '../config/providers/index';
+import type { TargetKey, Target } from '../domain/target';
+import type { Records } from '../db/types';
+import type { CommandSpec } from './commandRunner';
+import { ProviderInputError, type Provider, type ProviderContext, type ProviderDeps } from './providers/contract';
+import { providerImplementations } from './providers/registry';
+
+type AnyProvider = Provider<Record<string, unknown>>;
+
+/** How often a running provider call heartbeats: well inside the workflows' heartbeat timeout (5 s). */
+export const HEARTBEAT_EVERY_MS = 1_000;
+/** Room kept between a command's end and the activity's, to report the command's failure. */
+const DEADLINE_MARGIN_MS = 2_000;
+
+export interface ProviderSource {
+  /** The provider of `target` and its parsed config; a ProviderInputError says what is wrong with the target. */
+  prepare(target: Target): Promise<{ provider: AnyProvider; config: Record<string, unknown> }>;
+}
+
+export function createProviderSource(deps: ProviderDeps): ProviderSource {
+  const built = new Map<string, Promise<AnyProvider>>();
+  const build = async (name: string): Promise<AnyProvider> => {
+    const load = providerImplementations[name];
+    if (!load) throw new ProviderInputError(`provider "${name}" is not available in this version of fraisier yet`);
+    return (await load())(deps);
+  };
+  return {
+    async prepare(target) {
+      const entry = findProvider(target.provider);
+      if (!entry) throw new ProviderInputError(`unknown provider "${target.provider}"; known: ${providerNames.join(', ')}`);
+      if (!entry.available) {
+        throw new ProviderInputError(`provider "${target.provider}" (${target.fraise}/${target.environment}) is not available in this version of fraisier yet`);
+      }
+      const parsed = entry.configSchema.safeParse(target.config);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${['config', ...i.path.map(String)].join('.')}: ${i.message}`);
+        throw new ProviderInputError(`invalid ${target.provider} config for ${target.fraise}/${target.environment}: ${issues.join('; ')}`);
+      }
+      let provider = built.get(target.provider);
+      if (!provider) {
+        provider = build(target.provider);
+        built.set(target.provider, provider);
+        provider.catch(() => built.delete(target.provider));
+      }
+      return { provider: await provider, config: parsed.data };
+    },
+  };
+}
+
+/** When the current activity attempt must be done by: its start-to-close timeout, and its schedule-to-close one if set. */
+export function activityDeadline(info: { startToCloseTimeoutMs: number; scheduleToCloseTimeoutMs: number; scheduledTimestampMs: number }, now: number): number {
+  let deadline = now + info.startToCloseTimeoutMs;
+  if (info.scheduleToCloseTimeoutMs > 0) deadline = Math.min(deadline, info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs);
+  return deadline;
+}
+
+/** A command's timeout cut to what is left of the activity; a ProviderInputError-free plain Error when nothing is left. */
+export function boundedCommand(command: CommandSpec, deadline: number, now: number, defaultTimeoutMs: number): CommandSpec {
+  const left = deadline - now - DEADLINE_MARGIN_MS;
+  if (left <= 0) throw new Error(`no time left in this activity to run \`${command.argv.join(' ')}\``);
+  return { ...command, timeoutMs: Math.min(command.timeoutMs ?? defaultTimeoutMs, left) };
+}
+
+export interface ProviderCallDeps {
+  providers: ProviderSource;
+  deps: ProviderDeps;
+  records: Pick<Records, 'loadTargetState' | 'saveTargetState'>;
+  defaultCommandTimeoutMs: number;
+}
+
+export async function withProvider<T>(
+  d: ProviderCallDeps,
+  target: Target,
+  body: (provider: AnyProvider, ctx: ProviderContext<Record<string, unknown>>) => Promise<T>,
+): Promise<T> {
+  const activity = Context.current();
+  const deadline = activityDeadline(activity.info, Date.now());
+  let lastMessage = '';
+  const key: TargetKey = { fraise: target.fraise, environment: target.environment, provider: target.provider };
+  const beat = setInterval(() => activity.heartbeat(lastMessage), HEARTBEAT_EVERY_MS);
+  try {
+    const { provider, config } = await d.providers.prepare(target);
+    const ctx: ProviderContext<Record<string, unknown>> = {
+      target,
+      config,
+      signal: activity.cancellationSignal,
+      deadline,
+      log: (message) => {
+        lastMessage = message;
+        activity.log.info(message);
+        activity.heartbeat(message);
+      },
+      run: (command) => d.deps.run(boundedCommand(command, deadline, Date.now(), d.defaultCommandTimeoutMs), { signal: activity.cancellationSignal }),
+      state: {
+        load: () => d.records.loadTargetState(key),
+        save: (state) => d.records.saveTargetState(key, state, new Date()),
+      },
+    };
+    return await body(provider, ctx);
+  } catch (err) {
+    if (err instanceof ProviderInputError) throw ApplicationFailure.nonRetryable(err.message, 'ProviderInputError');
+    throw err;
+  } finally {
+    clearInterval(beat);
+  }
+}

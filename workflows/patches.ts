@@ -1,0 +1,10 @@
+/**
+ * Patch ids of workflow changes (see `patched()` in @temporalio/workflow). A run recorded before a patch
+ * replays without it; every run started since takes it. Remove a patch only once no history without it can
+ * be replayed any more (past the namespace's retention, and no fixture in test/histories lacks it).
+ */
+
+/** Provider contract, second pass: cancel the provider's own work on cancellation, prune provider-side
+ * releases after recording one, the automatic rollback waits with the deploy's ready timeout, cleanup
+ * reconciles records left running. */
+export const CONTRACT_V2 = 'provider-contract-v2';
