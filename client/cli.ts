@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import type { OperationOutcome } from '../domain/operations';
-import { CliError, EXIT } from './exitCodes';
+import { suggest } from '../domain/suggest';
+import { EXIT } from './exitCodes';
+import { reportError } from './errorReport';
 import { runCleanup, runDeploy, runRollback, type StartResult } from './commands/operations';
 import { runHistory, runLogs, runProviderInfo, runProviders, runProviderTest, runStatus } from './commands/reads';
 
@@ -154,6 +156,13 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
       exitCode = await runProviderTest(output(Boolean(opts.json)), fraise, environment, opts);
     });
 
+  // Before commander reads the line: `fraisier project provision --help` must not print the top-level help and
+  // exit 0 as if "project" were fine; an unknown command is bad input (exit 2), with the nearest one suggested.
+  const unknown = unknownCommand(program, argv);
+  if (unknown) {
+    process.stderr.write(`fraisier: ${unknown}\n`);
+    return EXIT.badInput;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
@@ -161,17 +170,21 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT.ok;
     if (typeof code === 'string' && code.startsWith('commander.')) return EXIT.badInput;
-    if (err instanceof CliError) {
-      const wantsJson = argv.includes('--json');
-      if (wantsJson) {
-        process.stdout.write(`${JSON.stringify({ error: err.message, exitCode: err.exitCode, details: err.details ?? null }, null, 2)}\n`);
-      }
-      process.stderr.write(`fraisier: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`fraisier: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT.failed;
+    const report = reportError(err, argv.includes('--json'));
+    if (report.json !== undefined) process.stdout.write(`${JSON.stringify(report.json, null, 2)}\n`);
+    process.stderr.write(report.stderr);
+    return report.exitCode;
   }
+}
+
+/** What is wrong with the command word of `argv`, or undefined when it names a command (or there is none). */
+export function unknownCommand(program: Command, argv: readonly string[]): string | undefined {
+  const word = argv[0];
+  if (word === undefined || word.startsWith('-')) return undefined;
+  const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  if (word === 'help' || known.includes(word)) return undefined;
+  const guess = suggest(word, known);
+  return `unknown command "${word}"${guess ? ` (did you mean "${guess}"?)` : ''}; commands: ${known.join(', ')}. Run fraisier --help for usage`;
 }
 
 export interface LockCliOptions {

@@ -56,7 +56,7 @@ export function openDatabase(url: string, max = 4): Kysely<Database> {
   // An idle client whose server went away (the embedded server stopped, PostgreSQL restarted) emits
   // 'error' on the pool; unhandled, it would crash the process. The next query reconnects or fails.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })] });
 }
 
 function redact(url: string): string {

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../workers/worker';
 import { HISTORIES_DIR } from './support/histories';
 
-// One or more runs of every workflow type in workflows/index.ts.
-const REQUIRED = [
+// One or more runs of every workflow type in workflows/index.ts, recorded with today's code…
+const CURRENT = [
   'deploy-succeeded',
   'deploy-rolled-back',
   'deploy-cancelled',
@@ -21,6 +21,8 @@ const REQUIRED = [
   'inspect-logs',
   'test-provider',
 ];
+// …and the same runs recorded before the patches of workflows/patches.ts: they must still replay.
+const REQUIRED = [...CURRENT, ...CURRENT.map((name) => `before-contract-v2--${name}`)];
 
 describe('replay of recorded histories', () => {
   it('has a recorded history for every scenario listed above', async () => {
@@ -39,6 +41,20 @@ describe('replay of recorded histories', () => {
     }
     const registered = Object.keys(await import('../workflows/index')).sort();
     expect(registered.filter((type) => !recorded.has(type))).toEqual([]);
+  });
+
+  it("the histories recorded with today's code take the patched paths, the older ones do not", async () => {
+    const activities = async (name: string): Promise<string[]> => {
+      const history = JSON.parse(await readFile(`${HISTORIES_DIR}${name}.json`, 'utf8')) as {
+        events: Array<{ activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }>;
+      };
+      return history.events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    };
+    expect(await activities('deploy-succeeded')).toContain('pruneProviderReleases');
+    expect(await activities('deploy-cancelled')).toContain('cancelOperation');
+    expect(await activities('cleanup')).toContain('reconcileRecords');
+    expect(await activities('before-contract-v2--deploy-succeeded')).not.toContain('pruneProviderReleases');
+    expect(await activities('before-contract-v2--cleanup')).not.toContain('reconcileRecords');
   });
 
   it('replays every recorded history without nondeterminism', async () => {

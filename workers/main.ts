@@ -3,6 +3,8 @@
  * e.g. one per Docker host, each on its own FRAISIER_TASK_QUEUE.
  */
 import { Connection } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
+import { fraisierLogger } from './logger';
 import { databaseUrl, openRecords } from '../db/connect';
 import { prepareNamespace } from './prepareNamespace';
 import { PACKAGE_ROOT } from '../config/paths';
@@ -10,6 +12,7 @@ import { temporalSettings } from '../config/temporal';
 import { createFraisierWorker } from './worker';
 
 async function main(): Promise<void> {
+  Runtime.install({ logger: fraisierLogger() });
   const settings = temporalSettings();
   const records = await openRecords(databaseUrl(process.env, PACKAGE_ROOT));
   const connection = await Connection.connect(settings.connection);

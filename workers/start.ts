@@ -5,6 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
+import { fraisierLogger } from './logger';
 import { openRecords } from '../db/connect';
 import { DEFAULT_PGLITE_DIR, startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded';
 import { startDevServer, type DevServer } from './devServer';
@@ -32,6 +34,7 @@ async function stopAll(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  Runtime.install({ logger: fraisierLogger() });
   let settings = temporalSettings();
   let devServer: DevServer | undefined;
   if (!process.env.TEMPORAL_ADDRESS) {

@@ -97,8 +97,29 @@ describe('bad input is refused with exit code 2 before anything starts', () => {
   });
 
   it('an unknown command or option', async () => {
-    expect((await runCli(['deploi'], env)).code).toBe(EXIT.badInput);
+    const typo = await runCli(['deploi'], env);
+    expect(typo.code).toBe(EXIT.badInput);
+    expect(typo.stderr).toContain('unknown command "deploi" (did you mean "deploy"?)');
     expect((await runCli(['deploy', 'api', 'staging', '--config', config], env)).code).toBe(EXIT.badInput);
+  });
+
+  it('an unknown command even with --help: said, not answered with the top-level help and exit 0', async () => {
+    const r = await runCli(['project', 'provision', '--help'], env);
+    expect(r.code).toBe(EXIT.badInput);
+    expect(r.stderr).toContain('unknown command "project"');
+    expect(r.stderr).toContain('commands: deploy, rollback');
+    expect(r.stdout).toBe('');
+    // A known command's own help still works.
+    const help = await runCli(['deploy', '--help'], env);
+    expect(help.code).toBe(EXIT.ok);
+    expect(help.stdout).toContain('--wait-lock');
+  });
+
+  it("a version the target's provider cannot take (a Docker tag has no \"+\"), before anything starts", async () => {
+    const r = await runCli(['deploy', 'api', 'staging', '--version', '1.0.0+build.5', '--config', config], env);
+    expect(r.code).toBe(EXIT.badInput);
+    expect(r.stderr).toContain('docker_compose deploys the version as a Docker image tag');
+    expect(r.stderr).not.toContain('cannot reach Temporal');
   });
 });
 

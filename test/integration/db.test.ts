@@ -44,7 +44,8 @@ function freshTarget(label: string): Target {
     fraise: `${label}-${unique}-${Math.random().toString(36).slice(2, 8)}`,
     environment: 'production',
     provider: 'docker_compose',
-    config: { composeFile: 'compose.yaml', service: 'web', nested: { ports: [80, 443] } },
+    // snake_case keys, nested too: the records layer maps column names, never the keys inside JSON values.
+    config: { compose_file: '/srv/compose.yaml', service_name: 'web', nested: { http_ports: [80, 443] } },
     retain: 3,
   };
 }
@@ -112,7 +113,7 @@ describe.each(backends)('records on $name', (backend) => {
       );
       const tables = await sql<{ table_name: string }>`
         select table_name from information_schema.tables
-        where table_schema = 'public' order by table_name`.execute(a);
+        where table_schema = 'public' order by table_name`.execute(a.withoutPlugins());
       expect(tables.rows.map((r) => r.table_name)).toEqual(
         expect.arrayContaining(['deployments', 'kysely_migration', 'kysely_migration_lock', 'releases', 'target_state']),
       );

@@ -53,6 +53,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fraisier-start-'));
   [temporalPort, uiPort, appPort] = await Promise.all([freePort(), freePort(), freePort()]);
   await buildAppImage(`${image}:v1`, { body: 'v1', port: appPort });
+  await buildAppImage(`${image}:bad`, { body: 'bad', port: appPort, healthcheck: true, healthPath: '/missing' });
   await writeFile(join(dir, 'docker-compose.yml'), `services:\n  app:\n    image: "${image}:\${VERSION:-v1}"\n    network_mode: host\n`);
   await writeFile(
     join(dir, 'fraises.yaml'),
@@ -80,7 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child?.pid && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL');
   await execa('docker-compose', ['-f', join(dir, 'docker-compose.yml'), '-p', project, 'down'], { reject: false });
-  await removeImages([`${image}:v1`]);
+  await removeImages([`${image}:v1`, `${image}:bad`]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -99,6 +100,16 @@ describe('npm start', () => {
     const history = await runCli(['history', 'app', '--json'], cliEnv);
     expect(history.code, history.stderr).toBe(EXIT.ok);
     expect(history.json<Array<{ version: string; status: string }>>()).toEqual([expect.objectContaining({ version: 'v1', status: 'succeeded' })]);
+  });
+
+  it('a deploy that fails as designed is one line in the worker\'s log, without a stack trace', async () => {
+    const cliEnv = { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` };
+    const failed = await runCli(['deploy', 'app', 'dev', '--version', 'bad', '--config', join(dir, 'fraises.yaml')], cliEnv);
+    expect(failed.code, failed.stderr).toBe(EXIT.failed);
+    await waitFor('Workflow failed: deploy docker_compose:app:dev', 10_000);
+    const line = output.split('\n').find((l) => l.includes('Workflow failed: deploy docker_compose:app:dev'));
+    expect(line).toMatch(/\[WARN\] Workflow failed: deploy docker_compose:app:dev: deploy of bad to app\/dev \(docker_compose\) failed: .*rolled back automatically to v1$/);
+    expect(output).not.toMatch(/^\s+at .*workflows\/deploy\.ts/m);
   });
 
   it('has created the hourly cleanup schedule, overlap SKIP', async () => {

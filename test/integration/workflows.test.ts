@@ -3,12 +3,16 @@
  * PostgreSQL for the records, and the `fraisier` CLI run as a user runs it.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+// @temporalio/proto is CommonJS: its namespaces come through the default export under ESM.
+import proto from '@temporalio/proto';
+import { tsToMs } from '@temporalio/common/lib/time';
 import { DefaultLogger, Runtime, type Worker as WorkerType } from '@temporalio/worker';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -18,6 +22,7 @@ import { resolveTarget } from '../../config/resolve';
 import { openRecords } from '../../db/connect';
 import type { Records } from '../../db/types';
 import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
+import { cleanup } from '../../workflows/cleanup';
 import { lockWorkflowId } from '../../domain/ids';
 import { freePort } from '../../workers/devServer';
 import { temporalSettings } from '../../config/temporal';
@@ -55,6 +60,20 @@ let previewWorkerRun: Promise<void>;
 let client: Client;
 let stopPostgres: () => Promise<void>;
 
+const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
+/** The process group of a process (Linux /proc): the spawned worker's group holds tsx and the node under it. */
+function processGroupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // pid (comm) state ppid pgrp …: comm may hold spaces, so count from the closing parenthesis.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+/** A release that comes up but fails its HEALTHCHECK (a path it does not serve). */
+function buildBadImage(): Promise<string> {
+  return buildAppImage(`${image}:bad`, { body: 'bad', port: appPort, healthcheck: true, healthPath: '/missing' });
+}
+
 async function fetchBody(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/`);
   return (await res.text()).trim();
@@ -83,7 +102,7 @@ beforeAll(async () => {
   await Promise.all([
     buildAppImage(`${image}:v1`, { body: 'v1', port: appPort }),
     buildAppImage(`${image}:v2`, { body: 'v2', port: appPort }),
-    buildAppImage(`${image}:bad`, { body: 'bad', port: appPort, healthcheck: true, healthPath: '/missing' }),
+    buildBadImage(),
     buildAppImage(`${image}:p1`, { body: 'p1', port: previewPort }),
   ]);
 
@@ -341,9 +360,8 @@ describe('cleanup of many targets', () => {
       fraise: 'bulk',
       environment: `pr-${i}`,
       provider: 'docker_compose',
-      config: { compose_file: 'docker-compose.yml', service_name: 'preview', project_name: `${project}-bulk${i}`, pull: 'never' },
+      config: { compose_file: join(dir, 'docker-compose.yml'), service_name: 'preview', project_name: `${project}-bulk${i}`, pull: 'never' },
       retain: 5,
-      configDir: dir,
     }));
     for (const [i, target] of targets.entries()) {
       const key = { workflowId: `seeded-${i}`, runId: `seeded-run-${i}` };
@@ -354,12 +372,12 @@ describe('cleanup of many targets', () => {
       await records.recordResult(key, { status: 'succeeded', url: null, error: null, logs: null, finishedAt: new Date(now - 3_500_000) });
     }
     const workflowId = `cleanup-bulk-${suffix}`;
-    const handle = await client.workflow.start('cleanup', {
+    const handle = await client.workflow.start(cleanup, {
       workflowId,
       taskQueue,
       args: [{ thresholdSeconds: 3600, itemsPerRun: 2, concurrency: 2 }],
     });
-    const summary = (await handle.result()) as { cleaned: string[]; failed: string[]; skipped: string[] };
+    const summary = await handle.result();
     expect(summary.failed).toEqual([]);
     expect(summary.cleaned).toHaveLength(5);
     expect(new Set(summary.cleaned).size).toBe(5);
@@ -373,7 +391,7 @@ describe('cleanup of many targets', () => {
 });
 
 describe('a worker crash', () => {
-  it('loses nothing: a deploy whose worker is killed mid-step finishes on the next worker, recorded once', async () => {
+  it('loses nothing: the step a killed worker was running starts again on another worker, recorded once', async () => {
     const crashQueue = `${taskQueue}-crash`;
     const workerEnv = { ...env, FRAISIER_TASK_QUEUE: crashQueue };
     const spawnWorker = () => {
@@ -383,39 +401,54 @@ describe('a worker crash', () => {
       child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
       return { child, output: () => out };
     };
-    const config = await loadConfig(configFile);
-    const target = resolveTarget(config, 'shop', 'staging');
-    const first = spawnWorker();
-    const handle = await startDeployUnderLock(client, target, 'v1', 'crash-test', crashQueue);
-    // Kill the worker (no goodbye) as soon as the deploy step is under way.
-    let step = '';
-    for (let i = 0; i < 600 && !['deploy', 'wait-ready', 'health-check'].includes(step); i++) {
-      step = (await queryProgress(handle))?.current ?? '';
-      if (!['deploy', 'wait-ready', 'health-check'].includes(step)) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(['deploy', 'wait-ready', 'health-check'], first.output()).toContain(step);
-    process.kill(-(first.child.pid as number), 'SIGKILL');
-    const killedAt = Date.now();
-
-    // Nobody unlocks anything: the lock is still held by the same run, which resumes on a new worker.
-    const held = await describeLock();
-    expect(held).toMatchObject({ runId: handle.firstExecutionRunId, status: 'RUNNING' });
-    const second = spawnWorker();
+    const workers = [spawnWorker(), spawnWorker()];
     try {
-      const outcome = (await handle.result()) as { status: string; version: string };
-      expect(outcome).toMatchObject({ status: 'succeeded', version: 'v1' });
-      process.stdout.write(`worker crash at step "${step}": recovered in ${((Date.now() - killedAt) / 1000).toFixed(1)}s\n`);
-    } finally {
-      process.kill(-(second.child.pid as number), 'SIGTERM');
-    }
-    expect(await fetchBody(appPort)).toBe('v1');
-    const rows = (await records.history({ fraise: 'shop', environment: 'staging' }, 50)).filter((r) => r.runId === handle.firstExecutionRunId);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'succeeded', requestedBy: 'crash-test' });
+      for (let i = 0; i < 1200 && !workers.every((w) => w.output().includes('worker on')); i++) await new Promise((r) => setTimeout(r, 100));
+      for (const w of workers) expect(w.output()).toContain('worker on');
+      const config = await loadConfig(configFile);
+      const target = resolveTarget(config, 'shop', 'staging');
+      const handle = await startDeployUnderLock(client, target, 'v1', 'crash-test', crashQueue);
 
-    async function describeLock() {
-      const d = await client.workflow.getHandle(lockWorkflowId(target)).describe();
-      return { runId: d.runId, status: d.status.name };
+      // Kill (no goodbye) the worker that runs the deploy step, while it runs: its identity is pid@host.
+      let identity = '';
+      for (let i = 0; i < 2000 && !identity; i++) {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const running = pending.find((p) => p.activityType?.name === 'deployVersion' && p.state === STARTED);
+        identity = running?.lastWorkerIdentity ?? '';
+        if (!identity) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(identity, 'the deploy step was never seen running').not.toBe('');
+      const victim = workers.find((w) => processGroupOf(Number(identity.split('@')[0])) === w.child.pid);
+      expect(victim, `no spawned worker is ${identity}`).toBeDefined();
+      process.kill(-(victim?.child.pid as number), 'SIGKILL');
+      const killedAt = Date.now();
+
+      // Nobody unlocks anything: the lock is still held by the same run, which resumes on the other worker.
+      const held = await client.workflow.getHandle(lockWorkflowId(target)).describe();
+      expect({ runId: held.runId, status: held.status.name }).toEqual({ runId: handle.firstExecutionRunId, status: 'RUNNING' });
+      const outcome = await handle.result();
+      expect(outcome).toMatchObject({ status: 'succeeded', version: 'v1' });
+      const events = (await handle.fetchHistory()).events ?? [];
+      const retried = events.find((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+      const retriedAt = retried?.eventTime ? tsToMs(retried.eventTime) : NaN;
+      process.stdout.write(
+        `worker crash during the deploy step: it started again on the other worker ${((retriedAt - killedAt) / 1000).toFixed(1)}s after the kill; the deploy finished ${((Date.now() - killedAt) / 1000).toFixed(1)}s after it (heartbeat timeout 5 s, retry interval 1 s)\n`,
+      );
+      // Only the step that died with its worker ran twice: a live step is never retried for being slow.
+      const attempts = events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1);
+      expect(attempts.filter((a) => a > 1)).toEqual([2]);
+      expect(await fetchBody(appPort)).toBe('v1');
+      const rows = (await records.history({ fraise: 'shop', environment: 'staging' }, 50)).filter((r) => r.runId === handle.firstExecutionRunId);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status: 'succeeded', requestedBy: 'crash-test' });
+    } finally {
+      for (const w of workers) {
+        try {
+          process.kill(-(w.child.pid as number), 'SIGTERM');
+        } catch {
+          // already gone (the one killed)
+        }
+      }
     }
   });
 });
@@ -424,6 +457,8 @@ describe('a cancelled deploy', () => {
   it('records its end, and frees the target', async () => {
     const config = await loadConfig(configFile);
     const target = resolveTarget(config, 'shop', 'staging');
+    // A successful deploy since has pruned the image of the failed "bad" release: build it again.
+    await buildBadImage();
     const handle = await startDeployUnderLock(client, target, 'bad', 'cancel-test', taskQueue);
     let step = '';
     for (let i = 0; i < 600 && step !== 'wait-ready'; i++) {
@@ -439,9 +474,40 @@ describe('a cancelled deploy', () => {
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     const [row] = (await records.history({ fraise: 'shop', environment: 'staging' }, 50)).filter((r) => r.runId === handle.firstExecutionRunId);
-    expect(row).toMatchObject({ status: 'failed', error: CANCELLED_MESSAGE, requestedBy: 'cancel-test' });
+    // The provider was asked to stop its own work first (docker compose has nothing queued), then the end was recorded.
+    expect(row).toMatchObject({ status: 'failed', requestedBy: 'cancel-test' });
+    expect(row?.error).toBe(`${CANCELLED_MESSAGE} (docker compose runs inside the activity, which the cancellation stopped: nothing queued to cancel)`);
     expect(row?.finishedAt).toBeInstanceOf(Date);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     await saveHistory(client, handle.workflowId, 'deploy-cancelled');
+  });
+});
+
+describe('a terminated deploy', () => {
+  it('cannot record its end itself: the next cleanup marks its record with what Temporal says', async () => {
+    const config = await loadConfig(configFile);
+    const target = resolveTarget(config, 'shop', 'staging');
+    // Terminated mid-way (from the Web UI or `temporal workflow terminate`), its code never runs again.
+    await buildBadImage();
+    const handle = await startDeployUnderLock(client, target, 'bad', 'terminate-test', taskQueue);
+    let step = '';
+    for (let i = 0; i < 600 && step !== 'wait-ready'; i++) {
+      step = (await queryProgress(handle))?.current ?? '';
+      if (step !== 'wait-ready') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(step).toBe('wait-ready');
+    await handle.terminate('operator stopped it');
+    const key = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+    expect(await records.getOperation(key)).toMatchObject({ status: 'running' });
+
+    const cleaned = await runCli(['cleanup', '--json'], env);
+    expect(cleaned.code, cleaned.stderr).toBe(EXIT.ok);
+    expect(cleaned.json<{ reconciled: string[] }>().reconciled).toContain(`${handle.workflowId} run ${handle.firstExecutionRunId}: terminated`);
+    const row = await records.getOperation(key);
+    expect(row).toMatchObject({ status: 'terminated', requestedBy: 'terminate-test' });
+    expect(row?.error).toMatch(/the workflow was terminated at .* before it recorded its end/);
+    expect(row?.finishedAt).toBeInstanceOf(Date);
+    const history = await runCli(['history', 'shop', 'staging', '--limit', '1'], env);
+    expect(history.stdout).toContain('terminated');
   });
 });

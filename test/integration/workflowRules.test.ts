@@ -1,0 +1,221 @@
+/**
+ * The workflows' own rules, on the real Temporal dev server and the real workflow bundle, with activities
+ * written here that answer as a provider would (the providers themselves are tested for real elsewhere).
+ * What is checked: what the workflows call, in which order, with what, and what they record.
+ */
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { FraisierActivities } from '../../activities/index';
+import type { DeployInput, OperationOutcome } from '../../domain/operations';
+import type { DeployStarted } from '../../domain/release';
+import type { Target } from '../../domain/target';
+import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
+import { cleanup } from '../../workflows/cleanup';
+import { deploy } from '../../workflows/deploy';
+import { CliError, EXIT } from '../../client/exitCodes';
+import { queryProgress } from '../../client/follow';
+import { lockHolder } from '../../client/lock';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const taskQueue = `rules-${process.pid}`;
+const target: Target = {
+  fraise: 'rules',
+  environment: 'test',
+  provider: 'docker_compose',
+  config: {},
+  retain: 3,
+  healthCheck: { type: 'tcp', host: '127.0.0.1', port: 1, timeoutSeconds: 1, intervalSeconds: 1 },
+};
+const V1 = { version: 'v1', artifact: { image: 'app:v1' }, recordedAt: '2026-01-01T00:00:00.000Z' };
+
+/** How the stub provider behaves in one scenario. */
+interface Script {
+  readiness?: (started: DeployStarted) => 'ready' | 'pending';
+  healthy?: boolean;
+  deployBlocks?: boolean;
+  pruneFails?: boolean;
+}
+
+let script: Script = {};
+const calls: Array<{ name: string; args: unknown[] }> = [];
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+
+function started(version: string): DeployStarted {
+  return { version, release: { version, artifact: { image: `app:${version}` } } };
+}
+
+/** Every activity a workflow may call; each records its call. */
+function stubActivities(): FraisierActivities {
+  const log =
+    <A extends unknown[], R>(name: string, body: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      calls.push({ name, args });
+      return body(...args);
+    };
+  const stubs = {
+    validateTarget: log('validateTarget', async () => undefined),
+    preflight: log('preflight', async () => ({ ok: true, checks: [] })),
+    recordStart: log('recordStart', async () => ({ current: V1 })),
+    findRollbackRelease: log('findRollbackRelease', async () => ({ known: [] })),
+    deployVersion: log('deployVersion', async (_t: Target, version: string) => {
+      // Heartbeats carry the cancellation to the activity; sleep then rejects.
+      for (let i = 0; script.deployBlocks && i < 240; i++) {
+        Context.current().heartbeat();
+        await Context.current().sleep(500);
+      }
+      return started(version);
+    }),
+    rollbackRelease: log('rollbackRelease', async (_t: Target, release: { version: string }) => started(release.version)),
+    probeReadiness: log('probeReadiness', async (_t: Target, s: DeployStarted) =>
+      (script.readiness?.(s) ?? 'ready') === 'ready' ? { state: 'ready' as const, detail: 'up' } : { state: 'pending' as const, detail: 'starting' },
+    ),
+    probeHealth: log('probeHealth', async () => ({ ok: script.healthy ?? true, detail: script.healthy === false ? 'refused' : 'ok', source: 'tcp' as const })),
+    fetchLogs: log('fetchLogs', async () => 'the logs'),
+    fetchStatus: log('fetchStatus', async () => ({ state: 'running' as const, detail: 'up' })),
+    stopTarget: log('stopTarget', async () => undefined),
+    removeTarget: log('removeTarget', async () => undefined),
+    cancelOperation: log('cancelOperation', async () => ({ cancelled: true, detail: 'the queued build was cancelled' })),
+    pruneProviderReleases: log('pruneProviderReleases', async () => {
+      if (script.pruneFails) throw ApplicationFailure.nonRetryable('docker is away', 'ProviderInputError');
+      return { removed: ['app:v0'], kept: ['app:v1'], detail: 'removed 1 old image(s)' };
+    }),
+    recordRelease: log('recordRelease', async () => undefined),
+    recordResult: log('recordResult', async () => undefined),
+    findExpired: log('findExpired', async () => ({ items: [], full: false })),
+    markCleaned: log('markCleaned', async () => undefined),
+    reconcileRecords: log('reconcileRecords', async () => ['wf-stuck run r1: terminated']),
+  };
+  return stubs satisfies Record<keyof FraisierActivities, unknown>;
+}
+
+const names = () => calls.map((c) => c.name);
+
+function startDeploy(input: Partial<DeployInput> = {}) {
+  return client.workflow.start(deploy, {
+    workflowId: `rules-${randomUUID()}`,
+    taskQueue,
+    args: [{ target, version: 'v2', requestedBy: 'rules', ...input }],
+    workflowExecutionTimeout: '2 minutes',
+  });
+}
+
+async function failureOf(result: Promise<unknown>): Promise<{ message: string; outcome?: OperationOutcome; cause: unknown }> {
+  const err = await result.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  const outcome = cause instanceof ApplicationFailure ? (cause.details?.[0] as OperationOutcome | undefined) : undefined;
+  return { message: cause?.message ?? '', cause, ...(outcome ? { outcome } : {}) };
+}
+
+beforeAll(async () => {
+  const address = inject('temporalAddress');
+  const connection = await NativeConnection.connect({ address });
+  worker = await Worker.create({ connection, taskQueue, activities: stubActivities(), workflowBundle: { code: inject('workflowBundleCode') } });
+  running = worker.run();
+  client = new Client({ connection: await Connection.connect({ address }) });
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running?.catch(() => undefined);
+  await client?.connection.close();
+});
+
+describe('deploy', () => {
+  it('after a success: records the release, prunes the provider side, then records the result', async () => {
+    script = {};
+    calls.length = 0;
+    const outcome = await (await startDeploy()).result();
+    expect(outcome).toMatchObject({ status: 'succeeded', version: 'v2', previousVersion: 'v1' });
+    const tail = names().slice(-3);
+    expect(tail).toEqual(['recordRelease', 'pruneProviderReleases', 'recordResult']);
+    expect(calls.find((c) => c.name === 'validateTarget')?.args).toEqual([target, 'v2']);
+  });
+
+  it('a failing prune never fails the deploy', async () => {
+    script = { pruneFails: true };
+    calls.length = 0;
+    const outcome = await (await startDeploy()).result();
+    expect(outcome.status).toBe('succeeded');
+    expect(names().filter((n) => n === 'pruneProviderReleases')).toHaveLength(1); // non-retryable: tried once
+    expect(calls.at(-1)).toMatchObject({ name: 'recordResult', args: [{ status: 'succeeded' }] });
+  });
+
+  it('the automatic rollback waits for the previous release with the deploy\'s ready timeout, not 300 s', async () => {
+    // v2 comes up but fails its health check; v1, put back, never comes up.
+    script = { healthy: false, readiness: (s) => (s.version === 'v1' ? 'pending' : 'ready') };
+    calls.length = 0;
+    const handle = await startDeploy({ readyTimeoutSeconds: 2 });
+    const { outcome } = await failureOf(handle.result());
+    expect(outcome?.status).toBe('failed');
+    expect(outcome?.detail).toMatch(/automatic rollback to v1 failed too: previous release not ready: not ready after 2s/);
+    expect(calls.find((c) => c.name === 'rollbackRelease')?.args[1]).toMatchObject({ version: 'v1' });
+    expect(names()).not.toContain('pruneProviderReleases');
+  });
+
+  it('cancelled during the deploy step: asks the provider to stop its work (nothing started yet), then records the end', async () => {
+    script = { deployBlocks: true };
+    calls.length = 0;
+    const handle = await startDeploy();
+    for (let i = 0; i < 100 && (await queryProgress(handle))?.current !== 'deploy'; i++) await new Promise((r) => setTimeout(r, 100));
+    await handle.cancel();
+    await failureOf(handle.result());
+    const cancel = calls.find((c) => c.name === 'cancelOperation');
+    expect(cancel?.args).toEqual([target, null]);
+    const result = calls.filter((c) => c.name === 'recordResult').at(-1)?.args[0] as { status: string; error: string };
+    expect(result.status).toBe('failed');
+    expect(result.error).toBe(`${CANCELLED_MESSAGE} (the queued build was cancelled)`);
+    expect(names().indexOf('cancelOperation')).toBeLessThan(names().lastIndexOf('recordResult'));
+  });
+
+  it('cancelled while waiting for the release: the provider is told which deployment to stop', async () => {
+    script = { readiness: () => 'pending' };
+    calls.length = 0;
+    const handle = await startDeploy({ readyTimeoutSeconds: 60 });
+    for (let i = 0; i < 100 && (await queryProgress(handle))?.current !== 'wait-ready'; i++) await new Promise((r) => setTimeout(r, 100));
+    await handle.cancel();
+    await failureOf(handle.result());
+    expect(calls.find((c) => c.name === 'cancelOperation')?.args).toEqual([target, started('v2')]);
+  });
+});
+
+describe('the lock holder', () => {
+  it('is "free" only when Temporal says the workflow is not there; any other failure is said, exit code 2', async () => {
+    const target2 = { ...target, fraise: `free-${process.pid}` };
+    expect(await lockHolder(client, target2)).toBeUndefined();
+    const elsewhere = new Client({ connection: client.connection, namespace: `no-such-namespace-${process.pid}` });
+    const err = await lockHolder(elsewhere, target2).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(EXIT.badInput);
+    expect((err as CliError).message).toMatch(/cannot tell who holds docker_compose:free-\d+:test: Temporal answered .*namespace/i);
+  });
+});
+
+describe('cleanup', () => {
+  it('first reconciles records left running by closed workflows, and reports them', async () => {
+    calls.length = 0;
+    const summary = await client.workflow.execute(cleanup, { workflowId: `rules-cleanup-${randomUUID()}`, taskQueue, args: [{}], workflowExecutionTimeout: '1 minute' });
+    expect(summary.reconciled).toEqual(['wf-stuck run r1: terminated']);
+    expect(names().slice(0, 2)).toEqual(['reconcileRecords', 'findExpired']);
+  });
+
+  it('a dry run reconciles nothing', async () => {
+    calls.length = 0;
+    const summary = await client.workflow.execute(cleanup, { workflowId: `rules-cleanup-${randomUUID()}`, taskQueue, args: [{ dryRun: true }], workflowExecutionTimeout: '1 minute' });
+    expect(summary.reconciled).toBeUndefined();
+    expect(names()).toEqual(['findExpired']);
+  });
+});

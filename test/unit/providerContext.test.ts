@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { activityDeadline, boundedCommand, createProviderSource } from '../../activities/providerContext';
+import { ProviderInputError } from '../../activities/providers/contract';
+import { createCommandRunner } from '../../activities/runner';
+import { TIMEOUTS, pull } from '../../activities/providers/docker_compose/commands';
+import type { Target } from '../../domain/target';
+import { Agent } from 'undici';
+
+const now = 1_000_000;
+
+describe("a provider's commands never outlive the activity that runs them", () => {
+  it('the deadline is the start-to-close timeout from now, or the schedule-to-close one when it comes first', () => {
+    expect(activityDeadline({ startToCloseTimeoutMs: 60_000, scheduleToCloseTimeoutMs: 0, scheduledTimestampMs: now - 5_000 }, now)).toBe(now + 60_000);
+    expect(activityDeadline({ startToCloseTimeoutMs: 60_000, scheduleToCloseTimeoutMs: 30_000, scheduledTimestampMs: now - 5_000 }, now)).toBe(now + 25_000);
+  });
+
+  it('a 30-minute pull inside a 20-minute activity is cut to what is left of the activity, less a margin to report it', () => {
+    const inv = { cli: { kind: 'v2' as const, argv: ['docker', 'compose'], version: 'v2' }, composeFile: '/srv/c.yml', cwd: '/srv', env: {} };
+    const spec = pull(inv, 'web');
+    expect(spec.timeoutMs).toBe(TIMEOUTS.pull);
+    expect(TIMEOUTS.pull).toBeGreaterThan(20 * 60_000);
+    const deadline = now + 20 * 60_000;
+    expect(boundedCommand(spec, deadline, now, 600_000).timeoutMs).toBe(20 * 60_000 - 2_000);
+    // Later in the same activity, less is left.
+    expect(boundedCommand(spec, deadline, now + 19 * 60_000, 600_000).timeoutMs).toBe(60_000 - 2_000);
+    // A short command keeps its own bound; one without a bound gets the default, cut the same way.
+    expect(boundedCommand({ argv: ['docker', 'version'], timeoutMs: 30_000 }, deadline, now, 600_000).timeoutMs).toBe(30_000);
+    expect(boundedCommand({ argv: ['true'] }, deadline, now, 600_000).timeoutMs).toBe(600_000);
+  });
+
+  it('refuses to start a command when no time is left, naming it', () => {
+    expect(() => boundedCommand({ argv: ['docker', 'compose', 'up'] }, now + 1_000, now, 600_000)).toThrow(/no time left in this activity to run `docker compose up`/);
+  });
+});
+
+describe('the provider source', () => {
+  const deps = { run: createCommandRunner(), http: new Agent(), env: {} };
+  const target = (provider: string, config: Record<string, unknown>): Target => ({ fraise: 'shop', environment: 'prod', provider, config, retain: 5 });
+
+  it('parses the config once with the provider\'s schema and hands the provider its typed config (defaults filled in)', async () => {
+    const { provider, config } = await createProviderSource(deps).prepare(target('docker_compose', { compose_file: '/srv/c.yml', service_name: 'web' }));
+    expect(provider.name).toBe('docker_compose');
+    expect(config).toEqual({ compose_file: '/srv/c.yml', service_name: 'web', pull: 'auto' });
+  });
+
+  it('refuses, as input errors, a bad config, an unknown provider, and one not available yet', async () => {
+    const source = createProviderSource(deps);
+    await expect(source.prepare(target('docker_compose', { compose_file: '/srv/c.yml', service_name: 'web', pull: 'sometimes' }))).rejects.toThrow(
+      /invalid docker_compose config for shop\/prod: config\.pull/,
+    );
+    await expect(source.prepare(target('kubernetes', {}))).rejects.toThrow(ProviderInputError);
+    await expect(source.prepare(target('kubernetes', {}))).rejects.toThrow(/unknown provider "kubernetes"; known: docker_compose, coolify, bare_metal/);
+    await expect(source.prepare(target('bare_metal', {}))).rejects.toThrow(/not available in this version of fraisier yet/);
+  });
+});
