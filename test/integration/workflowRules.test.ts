@@ -17,8 +17,8 @@ import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
 import { cleanup } from '../../workflows/cleanup';
 import { deploy } from '../../workflows/deploy';
 import { CliError, EXIT } from '../../client/exitCodes';
-import { queryProgress } from '../../client/follow';
 import { lockHolder } from '../../client/lock';
+import { waitForStep } from '../support/progress';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -167,7 +167,7 @@ describe('deploy', () => {
     script = { deployBlocks: true };
     calls.length = 0;
     const handle = await startDeploy();
-    for (let i = 0; i < 100 && (await queryProgress(handle))?.current !== 'deploy'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await waitForStep(handle, ['deploy'])).toBe('deploy');
     await handle.cancel();
     await failureOf(handle.result());
     const cancel = calls.find((c) => c.name === 'cancelOperation');
@@ -182,7 +182,7 @@ describe('deploy', () => {
     script = { readiness: () => 'pending' };
     calls.length = 0;
     const handle = await startDeploy({ readyTimeoutSeconds: 60 });
-    for (let i = 0; i < 100 && (await queryProgress(handle))?.current !== 'wait-ready'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
     await handle.cancel();
     await failureOf(handle.result());
     expect(calls.find((c) => c.name === 'cancelOperation')?.args).toEqual([target, started('v2')]);

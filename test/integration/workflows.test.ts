@@ -28,10 +28,10 @@ import { freePort } from '../../workers/devServer';
 import { temporalSettings } from '../../config/temporal';
 import { createFraisierWorker } from '../../workers/worker';
 import { CliError, EXIT } from '../../client/exitCodes';
-import { queryProgress } from '../../client/follow';
 import { buildAppImage, removeImages } from '../support/appImage';
 import { runCli } from '../support/cli';
 import { startDeployUnderLock } from '../support/deploys';
+import { waitForStep } from '../support/progress';
 import { ensureDockerd } from '../support/dockerd';
 import { saveHistory } from '../support/histories';
 import { startPostgresCluster } from '../support/postgres';
@@ -460,12 +460,7 @@ describe('a cancelled deploy', () => {
     // A successful deploy since has pruned the image of the failed "bad" release: build it again.
     await buildBadImage();
     const handle = await startDeployUnderLock(client, target, 'bad', 'cancel-test', taskQueue);
-    let step = '';
-    for (let i = 0; i < 600 && step !== 'wait-ready'; i++) {
-      step = (await queryProgress(handle))?.current ?? '';
-      if (step !== 'wait-ready') await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(step).toBe('wait-ready');
+    expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
     await handle.cancel();
     const failure = await handle.result().then(
       () => undefined,
@@ -490,12 +485,7 @@ describe('a terminated deploy', () => {
     // Terminated mid-way (from the Web UI or `temporal workflow terminate`), its code never runs again.
     await buildBadImage();
     const handle = await startDeployUnderLock(client, target, 'bad', 'terminate-test', taskQueue);
-    let step = '';
-    for (let i = 0; i < 600 && step !== 'wait-ready'; i++) {
-      step = (await queryProgress(handle))?.current ?? '';
-      if (step !== 'wait-ready') await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(step).toBe('wait-ready');
+    expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
     await handle.terminate('operator stopped it');
     const key = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
     expect(await records.getOperation(key)).toMatchObject({ status: 'running' });
