@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { ConfigError, expandIssues, PARSE_PARAMS, problemsFromIssues, type ConfigProblem } from './errors';
+import { ConfigError, PARSE_PARAMS, type ConfigProblem } from './errors';
+import { problemsFromIssues } from './problems';
+import { expandIssues } from './schemaWalk';
 import { fraisesFileSchema, type FraisesConfig } from './schema';
 
 export { ConfigError, type ConfigProblem } from './errors';
