@@ -1,0 +1,68 @@
+/** The bench's options: `--name value` or `--name=value` (node:util parseArgs), else BENCH_<NAME> in the environment. */
+import { parseArgs } from 'node:util';
+
+export type DbKind = 'pglite' | 'postgres';
+export const PHASES = ['deploy', 'lock', 'records', 'cleanup'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface Options {
+  deploys: number;
+  racers: number;
+  lockRounds: number;
+  records: number;
+  writers: number;
+  db: DbKind[];
+  cleanupTargets: number;
+  phases: Phase[];
+  phaseTimeoutMs: number;
+}
+
+export const USAGE = [
+  'usage: npm run bench -- [options]   (each also as BENCH_<NAME> in the environment, e.g. BENCH_DEPLOYS=10)',
+  '  --deploys N          sequential deploys, alternating v1/v2 (default 10)',
+  '  --racers N           simultaneous startUnderLock calls per lock round (default 20)',
+  '  --lock-rounds N      lock contention rounds (default 3)',
+  '  --records N          recordStart+recordResult pairs per mode and database (default 1000)',
+  '  --writers N          concurrent writers in the concurrent mode (default 4)',
+  '  --db pglite|postgres|both   databases for the records figures (default both); the worker uses PGlite when listed',
+  '  --cleanup-targets N  expired ephemeral targets to clean (default 20; 0 skips)',
+  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup (default all)',
+  '  --phase-timeout S    bound on each phase, seconds (default 300)',
+].join('\n');
+
+const NAMES = ['deploys', 'racers', 'lock-rounds', 'records', 'writers', 'db', 'cleanup-targets', 'phases', 'phase-timeout'] as const;
+
+/** The options, or `help` when --help was asked for. Throws an Error saying what is wrong (the caller exits 2). */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const name of NAMES) options[name] = { type: 'string' };
+  const { values } = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options });
+  if (values.help === true) return 'help';
+  const get = (name: (typeof NAMES)[number]): string | undefined => {
+    const given = values[name];
+    return typeof given === 'string' ? given : env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  };
+  const int = (name: (typeof NAMES)[number], def: number, min: number, max: number): number => {
+    const text = get(name);
+    if (text === undefined || text === '') return def;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
+    return n;
+  };
+  const dbText = get('db') ?? 'both';
+  const db: DbKind[] = dbText === 'both' ? ['pglite', 'postgres'] : dbText === 'pglite' || dbText === 'postgres' ? [dbText] : [];
+  if (db.length === 0) throw new Error(`--db must be pglite, postgres or both, got "${dbText}"`);
+  const phases = (get('phases') ?? PHASES.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
+  return {
+    deploys: int('deploys', 10, 1, 500),
+    racers: int('racers', 20, 2, 200),
+    lockRounds: int('lock-rounds', 3, 1, 50),
+    records: int('records', 1000, 1, 1_000_000),
+    writers: int('writers', 4, 1, 32),
+    db,
+    cleanupTargets: int('cleanup-targets', 20, 0, 2000),
+    phases: phases as Phase[],
+    phaseTimeoutMs: int('phase-timeout', 300, 10, 3600) * 1000,
+  };
+}
