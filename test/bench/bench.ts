@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, type Worker } from '@temporalio/worker';
+import { fraisierLogger } from '../../workers/logger';
 import { temporalSettings } from '../../config/temporal';
 import { openRecords } from '../../db/connect';
 import { startEmbeddedDatabase } from '../../db/embedded';
@@ -25,7 +26,7 @@ import { benchRecords } from './phases/records';
 import { commandOutput, ms, now, printTable, run, within } from './report';
 
 async function main(opts: Options): Promise<number> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: fraisierLogger('WARN') });
   const needsWorker = opts.phases.includes('deploy') || opts.phases.includes('cleanup');
   const needsDocker = needsWorker;
   const workerDb: DbKind = opts.db.includes('pglite') ? 'pglite' : 'postgres';

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { fraisierLogger } from '../../workers/logger';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FraisierActivities } from '../../activities/index';
 import type { DeployInput, OperationOutcome } from '../../domain/operations';
@@ -20,7 +21,7 @@ import { CliError, EXIT } from '../../client/exitCodes';
 import { lockHolder } from '../../client/lock';
 import { waitForStep } from '../support/progress';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: fraisierLogger('WARN') });
 
 const taskQueue = `rules-${process.pid}`;
 const target: Target = {

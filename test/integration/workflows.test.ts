@@ -13,7 +13,8 @@ import { CancelledFailure } from '@temporalio/common';
 // @temporalio/proto is CommonJS: its namespaces come through the default export under ESM.
 import proto from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time';
-import { DefaultLogger, Runtime, type Worker as WorkerType } from '@temporalio/worker';
+import { Runtime, type Worker as WorkerType } from '@temporalio/worker';
+import { fraisierLogger } from '../../workers/logger';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Target } from '../../domain/target';
@@ -36,7 +37,7 @@ import { ensureDockerd } from '../support/dockerd';
 import { saveHistory } from '../support/histories';
 import { startPostgresCluster } from '../support/postgres';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: fraisierLogger('WARN') });
 
 const suffix = `${process.pid}`;
 const TSX_CLI = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
