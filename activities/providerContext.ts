@@ -61,7 +61,7 @@ export function activityDeadline(info: { startToCloseTimeoutMs: number; schedule
   return deadline;
 }
 
-/** A command's timeout cut to what is left of the activity; a ProviderInputError-free plain Error when nothing is left. */
+/** A command's timeout cut to what is left of the activity (less a margin to report its failure); an error when nothing is left. */
 export function boundedCommand(command: CommandSpec, deadline: number, now: number, defaultTimeoutMs: number): CommandSpec {
   const left = deadline - now - DEADLINE_MARGIN_MS;
   if (left <= 0) throw new Error(`no time left in this activity to run \`${command.argv.join(' ')}\``);

@@ -1,6 +1,6 @@
 /**
  * The contract every provider implements. Workflows never see a provider: they call the generic activities in
- * `activities/operations.ts`, which parse the target's config with the provider's schema (config/providers/),
+ * `activities/providerActivities.ts`, which parse the target's config with the provider's schema (config/providers/),
  * build a ProviderContext, and call the provider. What providers return is plain JSON (domain/release.ts).
  */
 import type { Dispatcher } from 'undici';
