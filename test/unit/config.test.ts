@@ -75,7 +75,8 @@ describe('loadConfig: the valid fixture', () => {
       intervalSeconds: 0.5,
     });
     expect(web.retain).toBe(7);
-    expect(web.config).toMatchObject({ token_env: 'COOLIFY_TOKEN', force: false });
+    expect(web.config).toMatchObject({ token_env: 'COOLIFY_TOKEN_PROD', force: false, poll_max_interval: 10 });
+    expect(resolveTarget(config, 'web', 'preview').config).toMatchObject({ project: 'Web', application: 'web-preview', version_env: 'WEB_VERSION', poll_max_interval: 5 });
     expect(web.bounds).toEqual({ changeSeconds: 2400, readySeconds: 1800 });
     // `~/…` is left for the worker to expand with its own home.
     expect(resolveTarget(config, 'worker', 'production').config).toMatchObject({ ssh_key: '~/.ssh/deploy_ed25519' });
@@ -199,13 +200,14 @@ describe('loadConfig: errors name the file, the key path and what is allowed', (
     expect(err.problems[0]).toMatchObject({ line: 6 });
   });
 
-  it('missing key of a cross-field rule (systemd_service, coolify provisioning)', () => {
+  it('missing key of a cross-field rule (systemd_service, coolify application lookup)', () => {
     let err = parseError(withEnv('provider: bare_metal\nconfig: { ssh_host: h, ssh_user: u, app_path: /a }'));
     expect(err.message).toContain('config.systemd_service: required when service_manager is systemd; allowed: a systemd unit name');
     expect(err.message).toContain('or set service_manager: none');
-    err = parseError(withEnv('provider: coolify\nconfig: { coolify_url: "https://c.example.com", project_uuid: abcdefghijklmnopqrstuvwx }'));
-    expect(err.message).toContain('config.server_uuid: required when application_uuid is not given; allowed: application_uuid');
-    expect(err.message).toContain('config.environment_name: required when application_uuid is not given');
+    err = parseError(withEnv('provider: coolify\nconfig: { coolify_url: "https://c.example.com", project: Web }'));
+    expect(err.message).toContain('config.environment: required when application_uuid is not given; allowed: application_uuid, or project + environment + application');
+    expect(err.message).toContain('config.application: required when application_uuid is not given');
+    expect(err.message).not.toContain('config.project:');
   });
 
   it('bad fraise and environment names', () => {
