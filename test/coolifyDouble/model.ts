@@ -21,6 +21,8 @@ export interface App {
   id: number;
   uuid: string;
   name: string;
+  project: string;
+  environment: string;
   serverUuid: string;
   imageName: string;
   imageTag: string;
@@ -72,12 +74,17 @@ export class Model {
 
   constructor(private readonly onEnded: (d: Deployment) => void) {}
 
-  addApp(spec: { name: string; serverUuid?: string; imageName?: string; imageTag?: string; buildMs?: number; healthCheckEnabled?: boolean; uuid?: string }): App {
+  /** Project name -> uuid. */
+  readonly projects = new Map<string, string>();
+
+  addApp(spec: { name: string; project?: string; environment?: string; serverUuid?: string; imageName?: string; imageTag?: string; buildMs?: number; healthCheckEnabled?: boolean; uuid?: string }): App {
     const now = new Date();
     const app: App = {
       id: this.nextId++,
       uuid: spec.uuid ?? coolifyUuid(),
       name: spec.name,
+      project: spec.project ?? 'fraisier',
+      environment: spec.environment ?? 'production',
       serverUuid: spec.serverUuid ?? 'server0000000000000000000'.slice(0, 24),
       imageName: spec.imageName ?? `registry.local/${spec.name}`,
       imageTag: spec.imageTag ?? 'latest',
@@ -95,6 +102,7 @@ export class Model {
       updatedAt: now,
     };
     this.apps.set(app.uuid, app);
+    if (!this.projects.has(app.project)) this.projects.set(app.project, coolifyUuid());
     return app;
   }
 

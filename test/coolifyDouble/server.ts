@@ -175,6 +175,17 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
     switch (operationId) {
       case 'version':
         return need('read') ?? { status: 200, body: undefined, text: '4.3.10' };
+      case 'list-projects':
+        return need('read') ?? reply(200, [...model.projects].map(([name, uuid], i) => ({ id: i + 1, uuid, name, description: '' })));
+      case 'get-environment-by-name-or-uuid': {
+        const denied = need('read');
+        if (denied) return denied;
+        const project = [...model.projects].find(([, uuid]) => uuid === params.uuid)?.[0];
+        const apps = [...model.apps.values()].filter((a) => a.project === project && a.environment === params.environment_name_or_uuid && a.deletedAt === null);
+        if (project === undefined || apps.length === 0) return notFound('Environment not found.');
+        const now = iso(new Date());
+        return reply(200, { id: 1, name: params.environment_name_or_uuid, project_id: 1, created_at: now, updated_at: now, description: '', applications: apps.map(appJson) });
+      }
       case 'get-application-by-uuid':
         return need('read') ?? (app ? reply(200, appJson(app)) : notFound());
       case 'update-application-by-uuid': {

@@ -85,8 +85,14 @@ export function classify(method: string, path: string, status: number, body: unk
   return new CoolifyHttpError(`${where}: ${message} (HTTP ${status}; retried)`, status);
 }
 
+export type CoolifyProject = components['schemas']['Project'];
+/** An environment as Coolify sends it: with its applications (COOLIFY-NOTES.md, Projects and environments). */
+export type CoolifyEnvironment = components['schemas']['Environment'] & { applications?: CoolifyApplication[] };
+
 export interface CoolifyClient {
   health(): Promise<string>;
+  listProjects(): Promise<CoolifyProject[]>;
+  getEnvironment(projectUuid: string, environment: string): Promise<CoolifyEnvironment>;
   version(): Promise<string>;
   getApplication(uuid: string): Promise<CoolifyApplication>;
   updateApplication(uuid: string, body: Body<'update-application-by-uuid'>): Promise<void>;
@@ -150,6 +156,8 @@ export function createCoolifyClient(o: CoolifyClientOptions): CoolifyClient {
   return {
     health: async () => (await call('GET', '/health')).text.trim(),
     version: async () => (await call('GET', '/version')).text.trim(),
+    listProjects: () => get('/projects'),
+    getEnvironment: (projectUuid, environment) => get(`/projects/${enc(projectUuid)}/${enc(environment)}`),
     getApplication: (uuid) => get(`/applications/${enc(uuid)}`),
     updateApplication: async (uuid, body) => void (await call('PATCH', `/applications/${enc(uuid)}`, body)),
     listEnvs: (uuid) => get(`/applications/${enc(uuid)}/envs`),

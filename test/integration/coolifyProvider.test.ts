@@ -1,0 +1,169 @@
+/**
+ * The Coolify provider against the contract-validated Coolify double: each provider call as an activity makes it
+ * (config parsed by its schema, a context with target state). Waiting between calls is the test's here; in a
+ * deploy it is the workflow's.
+ */
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCommandRunner } from '../../activities/runner';
+import type { Provider } from '../../activities/providers/contract';
+import { createCoolifyProvider } from '../../activities/providers/coolify/index';
+import type { CoolifyConfig } from '../../config/providers/coolify';
+import type { DeployStarted, Readiness } from '../../domain/release';
+import type { Target } from '../../domain/target';
+import { loadContract } from '../coolifyDouble/contract';
+import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';
+import { memoryState, providerContext } from '../support/providerContext';
+
+let double: CoolifyDouble;
+let http: Agent;
+let provider: Provider<CoolifyConfig>;
+const TOKEN = 'provider-token';
+
+function ctxFor(config: Record<string, unknown>, state = memoryState()) {
+  const target: Target = { fraise: 'web', environment: 'prod', provider: 'coolify', config: { coolify_url: double.url, ...config }, retain: 5 };
+  return providerContext<CoolifyConfig>(target, createCommandRunner(), { state });
+}
+
+async function settle(ctx: ReturnType<typeof ctxFor>, s: DeployStarted, ms = 15_000): Promise<Readiness> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await provider.readiness(ctx, s);
+    if (r.state !== 'pending' || Date.now() > end) return r;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+const calls = (operationId: string) => double.log.filter((l) => l.operationId === operationId);
+
+beforeAll(async () => {
+  double = await startCoolifyDouble({
+    contract: await loadContract(),
+    tokens: { [TOKEN]: ['read', 'write', 'deploy', 'read:sensitive'], 'read-only': ['read'] },
+    speed: 20,
+  });
+  http = new Agent();
+  provider = createCoolifyProvider({ run: createCommandRunner(), http, env: { COOLIFY_API_TOKEN: TOKEN, READ_ONLY: 'read-only' } });
+});
+
+afterEach(() => {
+  expect(double.violations).toEqual([]);
+});
+
+afterAll(async () => {
+  await double?.close();
+  await http?.close();
+});
+
+describe('coolify provider', () => {
+  it('deploys by image tag: the deployment uuid is the providerRef, ready once Coolify finished', async () => {
+    const app = double.model.addApp({ name: 'tagged', buildMs: 20_000 }); // 1 s at speed 20
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    const s = await provider.deploy(ctx, 'v2');
+    expect(s.providerRef).toMatch(/^[a-z0-9]{24}$/);
+    expect(s.release).toEqual({ version: 'v2', artifact: { application: app.uuid, tag: 'v2', via: 'image_tag' } });
+    expect(await provider.readiness(ctx, s)).toMatchObject({ state: 'pending' });
+    expect(await settle(ctx, s)).toMatchObject({ state: 'ready' });
+    expect(await provider.status(ctx)).toMatchObject({ state: 'running', version: 'v2' });
+    expect(await provider.logs(ctx, 10)).toContain('tagged v2 line 1');
+  });
+
+  it('sets the version in an env var instead, upserted: created once, then updated, never twice', async () => {
+    const app = double.model.addApp({ name: 'byenv', buildMs: 200 });
+    const ctx = ctxFor({ application_uuid: app.uuid, version_env: 'APP_VERSION' });
+    await settle(ctx, await provider.deploy(ctx, 'v1'));
+    await settle(ctx, await provider.deploy(ctx, 'v2'));
+    expect(app.envs.filter((e) => e.key === 'APP_VERSION').map((e) => e.value)).toEqual(['v2']);
+    expect(calls('create-env-by-application-uuid')).toHaveLength(1);
+    expect(await provider.status(ctx)).toMatchObject({ version: 'v2' });
+  });
+
+  it('looks the application up by names once, then remembers it for the target', async () => {
+    const app = double.model.addApp({ name: 'named', project: 'Shop', environment: 'staging', buildMs: 200 });
+    const state = memoryState();
+    const ctx = ctxFor({ project: 'Shop', environment: 'staging', application: 'named' }, state);
+    const before = calls('list-projects').length;
+    await settle(ctx, await provider.deploy(ctx, 'v1'));
+    await provider.status(ctx);
+    expect(state.current()).toEqual({ application_uuid: app.uuid });
+    expect(calls('list-projects').length - before).toBe(1);
+    await expect(provider.status(ctxFor({ project: 'Shop', environment: 'staging', application: 'nope' }))).rejects.toThrow(/has no application "nope" \(applications: named\)/);
+  });
+
+  it('follows the deployment already queued when Coolify dedupes a second deploy', async () => {
+    const app = double.model.addApp({ name: 'dup', buildMs: 3_000 });
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    const first = await provider.deploy(ctx, 'v3');
+    const second = await provider.deploy(ctx, 'v3');
+    expect(second.providerRef).toBe(first.providerRef);
+    await settle(ctx, second);
+  });
+
+  it('a failed build: failed, with the last build lines, hidden ones left out and env values redacted', async () => {
+    const app = double.model.addApp({ name: 'broken', buildMs: 200 });
+    app.envs.push({ id: 99, uuid: 'envsecret000000000000000', key: 'SECRET_TOKEN', value: 's3cr3t-value', is_preview: false, is_literal: false, is_multiline: false, is_shown_once: false, created_at: new Date().toISOString(), updated_at: new Date().toISOString() });
+    app.failNext = 1;
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    const r = await settle(ctx, await provider.deploy(ctx, 'v2'));
+    expect(r.state).toBe('failed');
+    expect(r.detail).toMatch(/ended failed; last build lines:\n/);
+    expect(r.detail).toContain('SECRET_TOKEN=***');
+    expect(r.detail).not.toContain('s3cr3t-value');
+    expect(r.detail).not.toContain('internal step');
+  });
+
+  it("waits for Coolify's own health check when it is on", async () => {
+    const app = double.model.addApp({ name: 'healthy', buildMs: 200, healthCheckEnabled: true });
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    expect(await settle(ctx, await provider.deploy(ctx, 'v1'))).toMatchObject({ state: 'ready', detail: expect.stringContaining('running:healthy') });
+    expect(await provider.health(ctx)).toMatchObject({ ok: true, source: 'provider' });
+  });
+
+  it("rolls back to an image Coolify still keeps with /rollback, else deploys the version again", async () => {
+    const app = double.model.addApp({ name: 'back', buildMs: 200 });
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    await settle(ctx, await provider.deploy(ctx, 'v1'));
+    await settle(ctx, await provider.deploy(ctx, 'v2'));
+    const before = calls('rollback-application-by-uuid').length;
+    const back = await provider.rollback(ctx, { version: 'v1', artifact: {} });
+    expect(calls('rollback-application-by-uuid').length - before).toBe(1);
+    expect(await settle(ctx, back)).toMatchObject({ state: 'ready' });
+    expect(await provider.status(ctx)).toMatchObject({ version: 'v1' });
+    const deploysBefore = calls('deploy-by-tag-or-uuid').length;
+    await settle(ctx, await provider.rollback(ctx, { version: 'v0', artifact: {} }));
+    expect(calls('deploy-by-tag-or-uuid').length - deploysBefore).toBe(1);
+  });
+
+  it('cancels its deployment, or, before deploy returned, whatever of the application is still pending', async () => {
+    const app = double.model.addApp({ name: 'cancelled', buildMs: 5_000 });
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    const s = await provider.deploy(ctx, 'v1');
+    expect(await provider.cancel(ctx, s)).toEqual({ cancelled: true, detail: `cancelled Coolify deployment ${s.providerRef}` });
+    expect(await provider.readiness(ctx, s)).toMatchObject({ state: 'failed', detail: expect.stringContaining('cancelled-by-user') });
+    await provider.deploy(ctx, 'v2');
+    expect(await provider.cancel(ctx, null)).toMatchObject({ cancelled: true });
+    expect(await provider.cancel(ctx, null)).toEqual({ cancelled: false, detail: 'no Coolify deployment of it was still queued or running' });
+  });
+
+  it('stop and remove wait until Coolify has done them', async () => {
+    const app = double.model.addApp({ name: 'gone', buildMs: 200 });
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    await settle(ctx, await provider.deploy(ctx, 'v1'));
+    await provider.stop(ctx);
+    expect((await provider.status(ctx)).state).toBe('stopped');
+    await provider.remove(ctx);
+    expect(double.model.apps.has(app.uuid)).toBe(false);
+    await provider.remove(ctx); // idempotent
+  });
+
+  it('pre-flight: the instance, the token and the application, each said', async () => {
+    const app = double.model.addApp({ name: 'pre' });
+    const ok = await provider.preflight(ctxFor({ application_uuid: app.uuid }));
+    expect(ok.checks.map((c) => [c.name, c.ok])).toEqual([['health', true], ['token', true], ['application', true]]);
+    const noToken = await provider.preflight(ctxFor({ application_uuid: app.uuid, token_env: 'NO_SUCH_VARIABLE' }));
+    expect(noToken).toMatchObject({ ok: false, checks: [{ name: 'config', ok: false, detail: expect.stringContaining('has no NO_SUCH_VARIABLE') }] });
+    const weak = createCoolifyProvider({ run: createCommandRunner(), http, env: { COOLIFY_API_TOKEN: 'wrong-token' } });
+    const refused = await weak.preflight(ctxFor({ application_uuid: app.uuid }));
+    expect(refused.checks.find((c) => c.name === 'token')).toMatchObject({ ok: false, detail: expect.stringContaining('the API token was refused') });
+  });
+});
