@@ -1,4 +1,5 @@
 /** The activities that reach a target through its provider. Each one is one provider call (see providerContext.ts). */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { findProvider } from '../config/providers/index';
 import { validateVersion } from '../domain/names';
@@ -14,8 +15,17 @@ import type {
 } from '../domain/release';
 import type { Target } from '../domain/target';
 import type { Records } from '../db/types';
-import { withProvider, type ProviderCallDeps } from './providerContext';
+import { currentOperationKey } from './operationKey';
+import { HEARTBEAT_EVERY_MS, withProvider, type ProviderCallDeps } from './providerContext';
 import { ProviderInputError } from './providers/contract';
+
+/** Where awaitRelease is, carried by its heartbeats so that a retry resumes. */
+interface AwaitState {
+  since: number;
+  looks: number;
+  pauseMs: number;
+  detail: string;
+}
 
 /** Versions the workflows must never hand a provider: the one rule, narrowed by the provider. Null when fine. */
 export function versionProblem(target: Target, version: string): string | null {
@@ -26,6 +36,11 @@ export function versionProblem(target: Target, version: string): string | null {
 
 export function createProviderActivities(d: ProviderCallDeps & { records: Records }) {
   const { records } = d;
+  /** An asynchronous provider's deployment id, recorded on the operation so that its end can be pushed to the workflow. */
+  const noteProviderRef = async (started: DeployStarted): Promise<DeployStarted> => {
+    if (started.providerRef) await records.recordProviderRef(currentOperationKey(), started.providerRef);
+    return started;
+  };
   return {
     /** Checks that this worker can run the target, that its config is valid, and (when given) that the version suits its provider. */
     async validateTarget(target: Target, version?: string): Promise<void> {
@@ -44,15 +59,42 @@ export function createProviderActivities(d: ProviderCallDeps & { records: Record
     },
 
     async deployVersion(target: Target, version: string): Promise<DeployStarted> {
-      return withProvider(d, target, (p, ctx) => p.deploy(ctx, version));
+      return noteProviderRef(await withProvider(d, target, (p, ctx) => p.deploy(ctx, version)));
     },
 
     async rollbackRelease(target: Target, release: ReleaseData): Promise<DeployStarted> {
-      return withProvider(d, target, (p, ctx) => p.rollback(ctx, release));
+      return noteProviderRef(await withProvider(d, target, (p, ctx) => p.rollback(ctx, release)));
     },
 
     async probeReadiness(target: Target, started: DeployStarted): Promise<Readiness> {
       return withProvider(d, target, (p, ctx) => p.readiness(ctx, started));
+    },
+
+    /**
+     * Waits, inside this one heartbeating activity, until the provider's asynchronous deployment has ended: looks
+     * at it with backoff from 1 s to `maxPauseSeconds`, for at most `timeoutSeconds`. A retry (a dead worker)
+     * resumes where the heartbeat details say; a cancellation (the deployment's end was pushed) stops it at once.
+     * However long the build, the workflow's history holds this one activity.
+     */
+    async awaitRelease(target: Target, started: DeployStarted, timeoutSeconds: number, maxPauseSeconds: number): Promise<Readiness> {
+      const activity = Context.current();
+      const resumed = activity.info.heartbeatDetails as AwaitState | undefined;
+      const state: AwaitState = resumed ?? { since: Date.now(), looks: 0, pauseMs: 1_000, detail: '' };
+      for (;;) {
+        const readiness = await withProvider(d, target, (p, ctx) => p.readiness(ctx, started));
+        state.looks += 1;
+        state.detail = readiness.detail;
+        if (readiness.state !== 'pending') return readiness;
+        if (Date.now() - state.since >= timeoutSeconds * 1_000) {
+          return { state: 'failed', detail: `not ready after ${timeoutSeconds}s (${state.looks} looks): ${readiness.detail}` };
+        }
+        // Slept in slices, each heartbeating, so a dead worker is noticed within the heartbeat timeout.
+        for (let slept = 0; slept < state.pauseMs; slept += HEARTBEAT_EVERY_MS) {
+          activity.heartbeat(state);
+          await activity.sleep(Math.min(HEARTBEAT_EVERY_MS, state.pauseMs - slept));
+        }
+        state.pauseMs = Math.min(state.pauseMs * 2, maxPauseSeconds * 1_000);
+      }
     },
 
     async probeHealth(target: Target): Promise<HealthReport> {

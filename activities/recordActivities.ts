@@ -1,6 +1,5 @@
 /** The activities that read and write the records (PostgreSQL or PGlite). Every write is idempotent. */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { currentOperationKey as currentKey } from './operationKey';
 import type { CleanupItem, OperationKey, ReleaseSummary } from '../domain/operations';
 import type { ReleaseData } from '../domain/release';
 import type { Target } from '../domain/target';
@@ -25,12 +24,6 @@ export interface RecordResultInput {
 
 /** Releases a target keeps recorded whatever its `retain`: the current one and the previous one. */
 export const MIN_RELEASES_KEPT = 2;
-
-function currentKey(): OperationKey {
-  const execution = Context.current().info.workflowExecution;
-  if (!execution) throw ApplicationFailure.nonRetryable('records are written only by activities that a workflow runs', 'NoWorkflow');
-  return { workflowId: execution.workflowId, runId: execution.runId };
-}
 
 function toSummary(release: ReleaseRecord | undefined): ReleaseSummary | undefined {
   if (!release) return undefined;

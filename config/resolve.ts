@@ -1,4 +1,4 @@
-import type { HealthCheckConfig, Target } from '../domain/target';
+import { DEFAULT_POLL_MAX_SECONDS, type HealthCheckConfig, type Target } from '../domain/target';
 import { absolutePaths, findProvider } from './providers/index';
 import { ConfigError, formatPath } from './errors';
 import { quote } from '../domain/names';
@@ -63,6 +63,7 @@ export function resolveTarget(config: FraisesConfig, fraise: string, environment
     bounds: {
       changeSeconds: env.deploy_timeout ?? provider.bounds.changeSeconds,
       readySeconds: env.ready_timeout ?? provider.bounds.readySeconds,
+      pollMaxSeconds: env.poll_max_interval ?? DEFAULT_POLL_MAX_SECONDS,
     },
   };
   if (healthCheck) target.healthCheck = healthCheck;

@@ -133,6 +133,9 @@ function environmentSchemaFor(entry: ProviderEntry) {
       ready_timeout: optionalDurationSchema(
         `Bound on waiting for a release to come up after the change; default ${entry.bounds.readySeconds / 60} minutes for ${entry.name} (the CLI's --ready-timeout overrides it)`,
       ),
+      poll_max_interval: optionalDurationSchema(
+        `Longest pause between two looks at an asynchronous deployment (a Coolify build) when no webhook says it ended; backoff from 1 s; default 10 seconds`,
+      ),
       description: descriptionSchema.optional(),
     })
     .describe(`Environment deployed with the ${entry.name} provider.`)

@@ -121,6 +121,23 @@ export function createRecords(db: Kysely<Database>): Records {
       return updated.numUpdatedRows > 0n;
     },
 
+    async recordProviderRef(key, ref) {
+      await db.updateTable('deployments').set({ providerRef: ref }).where('workflowId', '=', key.workflowId).where('runId', '=', key.runId).execute();
+    },
+
+    async runningByProviderRef(provider, ref) {
+      const row = await db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('provider', '=', provider)
+        .where('providerRef', '=', ref)
+        .where('status', '=', 'running')
+        .orderBy('startedAt', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toDeployment(row);
+    },
+
     async findRunning(limit) {
       const rows = await db
         .selectFrom('deployments')

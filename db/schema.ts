@@ -39,6 +39,7 @@ export interface DeploymentsTable {
   finishedAt: NullableTimestamp;
   durationMs: Int8;
   cleanedAt: NullableTimestamp;
+  providerRef: NullableText;
   /** Written as JSON text; pg (and PGlite behind the socket) read it back parsed. */
   target: JSONColumnType<Target, string, string>;
 }

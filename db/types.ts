@@ -48,6 +48,8 @@ export interface DeploymentRecord extends OperationKey, TargetKey {
   finishedAt: Date | null;
   durationMs: number | null;
   cleanedAt: Date | null;
+  /** The provider's own id of the deployment this operation started (a Coolify deployment uuid), once known. */
+  providerRef: string | null;
   /** The target as it was resolved for this operation, so cleanup can act without fraises.yaml. */
   target: Target;
 }
@@ -71,6 +73,10 @@ export interface Records {
   recordResult(key: OperationKey, result: OperationResult): Promise<void>;
   /** Ends a record only while it is still "running"; true when it did. */
   closeRunning(key: OperationKey, result: ReconciledResult): Promise<boolean>;
+  /** Notes the provider's id of the deployment this operation started; idempotent. */
+  recordProviderRef(key: OperationKey, providerRef: string): Promise<void>;
+  /** The operation still running whose provider deployment is `providerRef`, if any. */
+  runningByProviderRef(provider: string, providerRef: string): Promise<DeploymentRecord | undefined>;
   /** Records still "running", oldest first, at most `limit`. */
   findRunning(limit: number): Promise<DeploymentRecord[]>;
   /** Idempotent on (workflowId, runId). */

@@ -39,6 +39,8 @@ export interface TargetBounds {
   changeSeconds: number;
   /** Waiting for a release to come up after the change. */
   readySeconds: number;
+  /** Longest pause between two looks at an asynchronous deployment (backoff from 1 s) when no notification says it ended. */
+  pollMaxSeconds?: number;
 }
 
 /** A fully validated deploy target, resolved from fraises.yaml by the client before anything starts. */
@@ -59,6 +61,8 @@ export interface Target extends TargetKey {
 
 /** Used when neither the provider nor the environment says otherwise. */
 export const DEFAULT_BOUNDS: TargetBounds = { changeSeconds: 20 * 60, readySeconds: 5 * 60 };
+
+export const DEFAULT_POLL_MAX_SECONDS = 10;
 
 /** `my_api/staging (docker_compose)`, for messages. */
 export function describeTarget(target: TargetKey): string {

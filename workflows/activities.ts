@@ -38,6 +38,18 @@ export function changeActivities(target: Target) {
   });
 }
 
+/**
+ * Waiting for an asynchronous deployment: one activity for the whole wait (its own bound, plus room to report),
+ * heartbeating every second while it sleeps between looks, retried after a dead worker from where it was.
+ */
+export function awaitActivities(timeoutSeconds: number) {
+  return proxyActivities<FraisierActivities>({
+    startToCloseTimeout: (timeoutSeconds + 60) * 1_000,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}
+
 /** Reconciling records with Temporal: a page of describes, heartbeating. */
 export const reconcileActivities = proxyActivities<FraisierActivities>({
   startToCloseTimeout: '5 minutes',

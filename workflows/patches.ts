@@ -8,3 +8,7 @@
  * releases after recording one, the automatic rollback waits with the deploy's ready timeout, cleanup
  * reconciles records left running. */
 export const CONTRACT_V2 = 'provider-contract-v2';
+
+/** An asynchronous deployment (the provider gave it an id) is waited for by one heartbeating activity, cut short
+ * by a pushed deploymentEnded signal, instead of timers between probes. */
+export const ASYNC_WAIT = 'async-wait';

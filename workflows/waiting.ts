@@ -1,19 +1,30 @@
-import { sleep } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, patched, setHandler, sleep } from '@temporalio/workflow';
 import type { DeployStarted, HealthReport, Readiness } from '../domain/release';
-import type { Target } from '../domain/target';
-import { probeActivities } from './activities';
+import { DEFAULT_POLL_MAX_SECONDS, type Target } from '../domain/target';
+import { awaitActivities, probeActivities } from './activities';
+import { ASYNC_WAIT } from './patches';
+import { messageOf } from './failure';
 import type { Progress } from './progress';
+import { deploymentEndedSignal } from './signals';
+
+/** How many pushed "it ended" hints a wait follows before it relies on its own looks alone. */
+const MAX_HINTS = 3;
 
 const DEFAULT_HEALTH_TIMEOUT_SECONDS = 60;
 const DEFAULT_HEALTH_INTERVAL_SECONDS = 2;
 
-/** Waits durably (timers, not loops that spin) until the release is up, with backoff from 1 s to 15 s. */
+/**
+ * Waits until the release is up. An asynchronous deployment (one the provider gave an id: a Coolify build) is
+ * waited for by one heartbeating activity, whatever its length, and cut short by a pushed deploymentEnded signal,
+ * which is confirmed with the provider first. Otherwise durable timers between quick probes, backoff 1 s to 15 s.
+ */
 export async function waitUntilReady(
   target: Target,
   started: DeployStarted,
   timeoutSeconds: number,
   progress: Progress,
 ): Promise<Readiness> {
+  if (started.providerRef && patched(ASYNC_WAIT)) return waitForDeployment(target, started, timeoutSeconds, progress);
   let waitedMs = 0;
   let pauseMs = 1_000;
   for (let probe = 1; ; probe++) {
@@ -42,5 +53,35 @@ export async function waitUntilHealthy(target: Target, progress: Progress): Prom
     progress.note(`probe ${probe}: ${report.detail}`);
     await sleep(intervalMs);
     waitedMs += intervalMs;
+  }
+}
+
+/** The asynchronous wait (see waitUntilReady). */
+async function waitForDeployment(target: Target, started: DeployStarted, timeoutSeconds: number, progress: Progress): Promise<Readiness> {
+  let hinted = false;
+  setHandler(deploymentEndedSignal, ({ providerRef }) => {
+    if (providerRef === started.providerRef) hinted = true;
+  });
+  const maxPause = target.bounds?.pollMaxSeconds ?? DEFAULT_POLL_MAX_SECONDS;
+  for (let hints = 0; ; hints++) {
+    progress.note(`waiting for ${started.providerRef}${hints > 0 ? ` (after ${hints} unconfirmed notification(s))` : ''}`);
+    const scope = new CancellationScope();
+    const looking = scope
+      .run(() => awaitActivities(timeoutSeconds).awaitRelease(target, started, timeoutSeconds, maxPause))
+      .catch((err: unknown): Readiness => {
+        if (isCancellation(err)) throw err;
+        return { state: 'failed', detail: `waiting for ${started.providerRef} failed: ${messageOf(err)}` };
+      });
+    if (hints >= MAX_HINTS) return looking;
+    const first = await Promise.race([looking.then((r) => ({ r })), condition(() => hinted).then(() => undefined)]);
+    if (first) return first.r;
+    // Pushed: stop looking, and confirm with the provider (a notification is only a hint).
+    scope.cancel();
+    await looking.catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    });
+    const confirmed = await probeActivities.probeReadiness(target, started);
+    if (confirmed.state !== 'pending') return confirmed;
+    hinted = false;
   }
 }

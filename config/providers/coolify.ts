@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { DURATION_PATTERN, DURATION_RULE, parseDuration } from '../../domain/names';
 import { allowed } from '../hints';
 
 const COOLIFY_UUID = /^[a-z0-9]{24}$/;
@@ -38,10 +37,6 @@ export const coolifyConfigSchema = z
     force: allowed(z.boolean(), 'true or false')
       .default(false)
       .describe('Rebuild without the build cache (Coolify "force deploy").'),
-    poll_max_interval: allowed(z.union([z.number().positive(), z.string().regex(DURATION_PATTERN)]), DURATION_RULE)
-      .transform((v) => parseDuration(v))
-      .default(10)
-      .describe('Longest pause between two looks at a running deployment when no webhook says it ended (backoff from 1 s), e.g. 10s.'),
   })
   .superRefine((value, ctx) => {
     if (value.application_uuid !== undefined) return;

@@ -104,7 +104,7 @@ describe.each(backends)('records on $name', (backend) => {
       // Migrations run on the unplugged instance (snake_case names), as openRecords runs them.
       const [ra, rb] = await Promise.all([migrateToLatest(a.withoutPlugins()), migrateToLatest(b.withoutPlugins())]);
       const concurrentMs = Date.now() - t;
-      expect([...ra.applied, ...rb.applied]).toEqual(['0001_initial', '0002_target_state_reconcile']);
+      expect([...ra.applied, ...rb.applied]).toEqual(['0001_initial', '0002_target_state_reconcile', '0003_provider_ref']);
       const t2 = Date.now();
       expect(await migrateToLatest(a.withoutPlugins())).toEqual({ applied: [] });
       expect(await migrateToLatest(b.withoutPlugins())).toEqual({ applied: [] });
@@ -118,7 +118,7 @@ describe.each(backends)('records on $name', (backend) => {
         expect.arrayContaining(['deployments', 'kysely_migration', 'kysely_migration_lock', 'releases', 'target_state']),
       );
       const applied = await a.selectFrom('kyselyMigration').select('name').execute();
-      expect(applied.map((r) => r.name)).toEqual(['0001_initial', '0002_target_state_reconcile']);
+      expect(applied.map((r) => r.name)).toEqual(['0001_initial', '0002_target_state_reconcile', '0003_provider_ref']);
     } finally {
       await a.destroy();
       await b.destroy();
@@ -408,7 +408,7 @@ describe.each(backends)('records on $name', (backend) => {
       };
       await sql`insert into deployments (workflow_id, run_id, fraise, environment, provider, operation, version, status, requested_by, ephemeral, started_at, target)
         values ('wf', 'r', 'old', 'prod', 'docker_compose', 'deploy', 'v1', 'succeeded', 'me', true, now(), ${JSON.stringify(legacy)}::jsonb)`.execute(db);
-      expect((await migrateToLatest(db)).applied).toEqual(['0002_target_state_reconcile']);
+      expect((await migrateToLatest(db)).applied).toEqual(['0002_target_state_reconcile', '0003_provider_ref']);
       const rows = await sql<{ target: Record<string, unknown> }>`select target from deployments`.execute(db);
       expect(rows.rows[0]?.target).toEqual({
         fraise: 'old',
@@ -450,6 +450,20 @@ describe.each(backends)('records on $name', (backend) => {
     expect(await r.closeRunning(done, { status: 'terminated', error: 'no', finishedAt: at(0) })).toBe(false);
     expect(await r.getOperation(stuck)).toMatchObject({ status: 'terminated', error: 'the workflow was terminated', durationMs: 10_000 });
     expect(await r.getOperation(done)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('the provider\'s deployment id: recorded on the operation, found while it runs, not after', async () => {
+    const r = await recs();
+    const target = freshTarget('ref');
+    const op = operation(target);
+    await r.recordStart(op);
+    await r.recordProviderRef(op, 'dep000000000000000000001');
+    await r.recordProviderRef(op, 'dep000000000000000000001');
+    expect(await r.runningByProviderRef('docker_compose', 'dep000000000000000000001')).toMatchObject({ workflowId: op.workflowId, providerRef: 'dep000000000000000000001' });
+    expect(await r.runningByProviderRef('coolify', 'dep000000000000000000001')).toBeUndefined();
+    await r.recordResult(op, { status: 'succeeded', url: null, error: null, logs: null, finishedAt: at(5) });
+    expect(await r.runningByProviderRef('docker_compose', 'dep000000000000000000001')).toBeUndefined();
+    expect((await r.getOperation(op))?.providerRef).toBe('dep000000000000000000001');
   });
 
   it('listReleases: every recorded release of the target, newest first', async () => {

@@ -17,6 +17,7 @@ import type { Target } from '../../domain/target';
 import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
 import { cleanup } from '../../workflows/cleanup';
 import { deploy } from '../../workflows/deploy';
+import { deploymentEndedSignal } from '../../workflows/signals';
 import { CliError, EXIT } from '../../client/exitCodes';
 import { lockHolder } from '../../client/lock';
 import { waitForStep } from '../support/progress';
@@ -37,6 +38,8 @@ const V1 = { version: 'v1', artifact: { image: 'app:v1' }, recordedAt: '2026-01-
 /** How the stub provider behaves in one scenario. */
 interface Script {
   readiness?: (started: DeployStarted) => 'ready' | 'pending';
+  /** The provider deploys asynchronously: its deployments have an id (providerRef). */
+  async?: boolean;
   healthy?: boolean;
   deployBlocks?: boolean;
   pruneFails?: boolean;
@@ -49,7 +52,7 @@ let worker: Worker;
 let running: Promise<void>;
 
 function started(version: string): DeployStarted {
-  return { version, release: { version, artifact: { image: `app:${version}` } } };
+  return { version, release: { version, artifact: { image: `app:${version}` } }, ...(script.async ? { providerRef: `dep-${version}` } : {}) };
 }
 
 /** Every activity a workflow may call; each records its call. */
@@ -77,6 +80,15 @@ function stubActivities(): FraisierActivities {
     probeReadiness: log('probeReadiness', async (_t: Target, s: DeployStarted) =>
       (script.readiness?.(s) ?? 'ready') === 'ready' ? { state: 'ready' as const, detail: 'up' } : { state: 'pending' as const, detail: 'starting' },
     ),
+    awaitRelease: log('awaitRelease', async (_t: Target, s: DeployStarted, timeoutSeconds: number) => {
+      const until = Date.now() + timeoutSeconds * 1_000;
+      while ((script.readiness?.(s) ?? 'ready') === 'pending') {
+        if (Date.now() > until) return { state: 'failed' as const, detail: `not ready after ${timeoutSeconds}s` };
+        Context.current().heartbeat();
+        await Context.current().sleep(100);
+      }
+      return { state: 'ready' as const, detail: 'finished' };
+    }),
     probeHealth: log('probeHealth', async () => ({ ok: script.healthy ?? true, detail: script.healthy === false ? 'refused' : 'ok', source: 'tcp' as const })),
     fetchLogs: log('fetchLogs', async () => 'the logs'),
     fetchStatus: log('fetchStatus', async () => ({ state: 'running' as const, detail: 'up' })),
@@ -187,6 +199,43 @@ describe('deploy', () => {
     await handle.cancel();
     await failureOf(handle.result());
     expect(calls.find((c) => c.name === 'cancelOperation')?.args).toEqual([target, started('v2')]);
+  });
+});
+
+describe('waiting for an asynchronous deployment', () => {
+  it('is one activity, however long; no timers between looks', async () => {
+    let up = false;
+    script = { async: true, readiness: () => (up ? 'ready' : 'pending') };
+    calls.length = 0;
+    const handle = await startDeploy({ readyTimeoutSeconds: 60 });
+    expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
+    await new Promise((r) => setTimeout(r, 1_500));
+    up = true;
+    expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+    expect(names().filter((n) => n === 'awaitRelease')).toHaveLength(1);
+    expect(names()).not.toContain('probeReadiness');
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(0);
+  });
+
+  it('a pushed end cuts the wait short, once the provider confirms it', async () => {
+    let up = false;
+    script = { async: true, readiness: () => (up ? 'ready' : 'pending') };
+    calls.length = 0;
+    const handle = await startDeploy({ readyTimeoutSeconds: 60 });
+    expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
+    await new Promise((r) => setTimeout(r, 300));
+    // A wrong hint (another deployment, then this one still building): confirmed, and the wait goes on.
+    await handle.signal(deploymentEndedSignal, { providerRef: 'dep-other' });
+    await handle.signal(deploymentEndedSignal, { providerRef: 'dep-v2' });
+    await new Promise((r) => setTimeout(r, 500));
+    up = true;
+    await handle.signal(deploymentEndedSignal, { providerRef: 'dep-v2' });
+    expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+    expect(names().filter((n) => n === 'probeReadiness').length).toBeGreaterThanOrEqual(1);
+    // The looking activity was asked to stop (each time a hint came), then confirmed with a quick probe.
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.activityTaskCancelRequestedEventAttributes).length).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -58,7 +58,7 @@ describe('loadConfig: the valid fixture', () => {
       healthCheck: { type: 'http', host: '127.0.0.1', port: 8080, path: '/healthz', expectedStatus: 200, timeoutSeconds: 120, intervalSeconds: 2 },
       retain: 10,
       // The provider's bounds, as the environment sets none.
-      bounds: { changeSeconds: 1200, readySeconds: 300 },
+      bounds: { changeSeconds: 1200, readySeconds: 300, pollMaxSeconds: 10 },
     });
     const prod = resolveTarget(config, 'my_api', 'production');
     expect(prod.healthCheck).toEqual({ type: 'tcp', host: '127.0.0.1', port: 8080, timeoutSeconds: 30, intervalSeconds: 1 });
@@ -75,9 +75,12 @@ describe('loadConfig: the valid fixture', () => {
       intervalSeconds: 0.5,
     });
     expect(web.retain).toBe(7);
-    expect(web.config).toMatchObject({ token_env: 'COOLIFY_TOKEN_PROD', force: false, poll_max_interval: 10 });
-    expect(resolveTarget(config, 'web', 'preview').config).toMatchObject({ project: 'Web', application: 'web-preview', version_env: 'WEB_VERSION', poll_max_interval: 5 });
-    expect(web.bounds).toEqual({ changeSeconds: 2400, readySeconds: 1800 });
+    expect(web.config).toMatchObject({ token_env: 'COOLIFY_TOKEN_PROD', force: false });
+    expect(web.bounds).toMatchObject({ pollMaxSeconds: 10 });
+    const preview = resolveTarget(config, 'web', 'preview');
+    expect(preview.config).toMatchObject({ project: 'Web', application: 'web-preview', version_env: 'WEB_VERSION' });
+    expect(preview.bounds).toMatchObject({ pollMaxSeconds: 5 });
+    expect(web.bounds).toEqual({ changeSeconds: 2400, readySeconds: 1800, pollMaxSeconds: 10 });
     // `~/…` is left for the worker to expand with its own home.
     expect(resolveTarget(config, 'worker', 'production').config).toMatchObject({ ssh_key: '~/.ssh/deploy_ed25519' });
     // `type: none` turns the inherited check off.
@@ -101,7 +104,7 @@ describe('loadConfig: the valid fixture', () => {
       '/srv/deploy/fraises.yaml',
     );
     const target = resolveTarget(config, 'my_api', 'staging');
-    expect(target.bounds).toEqual({ changeSeconds: 2700, readySeconds: 90 });
+    expect(target.bounds).toEqual({ changeSeconds: 2700, readySeconds: 90, pollMaxSeconds: 10 });
     expect(target.config.compose_file).toBe('/srv/c.yml');
     expect(parseError(withEnv('provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }\nready_timeout: soon')).message).toContain(
       'ready_timeout: "soon" is not valid; allowed: a number of seconds',
@@ -116,7 +119,7 @@ describe('loadConfig: the valid fixture', () => {
     // The worker may run elsewhere: it gets the paths made absolute, never the client's directory.
     expect(target.config.compose_file).toBe('/srv/deploy/c.yml');
     expect(target).not.toHaveProperty('configDir');
-    expect(target.bounds).toEqual({ changeSeconds: 1200, readySeconds: 300 });
+    expect(target.bounds).toEqual({ changeSeconds: 1200, readySeconds: 300, pollMaxSeconds: 10 });
   });
 
   it('validates the example file when it exists', async () => {
@@ -235,7 +238,7 @@ describe('loadConfig: errors name the file, the key path and what is allowed', (
   it('unknown key with a suggestion, and the list of known keys', () => {
     const err = parseError(withEnv('provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }\nhelth_check: { type: tcp, port: 1 }'));
     expect(err.message).toBe(
-      'fraises.yaml: fraises.my_api.providers.staging.helth_check: unknown key (did you mean "health_check"?); allowed: provider, config, health_check, retain, task_queue, deploy_timeout, ready_timeout, description',
+      'fraises.yaml: fraises.my_api.providers.staging.helth_check: unknown key (did you mean "health_check"?); allowed: provider, config, health_check, retain, task_queue, deploy_timeout, ready_timeout, poll_max_interval, description',
     );
   });
 
