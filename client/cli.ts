@@ -5,6 +5,7 @@ import { EXIT } from './exitCodes';
 import { reportError } from './errorReport';
 import { runCleanup, runDeploy, runRollback, type StartResult } from './commands/operations';
 import { runHistory, runLogs, runProviderInfo, runProviders, runProviderTest, runStatus } from './commands/reads';
+import { runWebhooksServe } from './commands/webhooks';
 
 /** Everything a command prints goes through here: human text to stdout, progress to stderr, or JSON. */
 export interface Output {
@@ -126,6 +127,17 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
     .addOption(jsonOption())
     .action(async (opts: { olderThan: string; dryRun?: boolean; json?: boolean }) => {
       exitCode = await runCleanup(output(Boolean(opts.json)), opts);
+    });
+
+  program
+    .command('webhooks')
+    .description("receive Coolify's deployment notifications (npm start runs this too)")
+    .command('serve')
+    .description('serve the receiver until Ctrl-C; prints the URL to give Coolify')
+    .option('--host <host>', 'address to listen on', process.env.FRAISIER_WEBHOOK_HOST ?? '127.0.0.1')
+    .option('--port <port>', 'port to listen on', process.env.FRAISIER_WEBHOOK_PORT ?? '8766')
+    .action(async (opts: { host: string; port: string }) => {
+      exitCode = await runWebhooksServe(output(false), opts);
     });
 
   program

@@ -65,11 +65,15 @@ export async function followToEnd<W extends Workflow>(handle: WorkflowHandle<W>,
 }
 
 /** The outcome a failed fraisier workflow attached to its failure, if any. */
-export function failureDetails<T>(err: unknown): { message: string; details?: T } | undefined {
+export function failureDetails<T>(err: unknown): { message: string; type?: string; details?: T } | undefined {
   if (!(err instanceof WorkflowFailedError)) return undefined;
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) {
-    return { message: cause.message, ...(cause.details?.[0] !== undefined ? { details: cause.details[0] as T } : {}) };
+    return {
+      message: cause.message,
+      ...(cause.type ? { type: cause.type } : {}),
+      ...(cause.details?.[0] !== undefined ? { details: cause.details[0] as T } : {}),
+    };
   }
   return { message: cause?.message ?? err.message };
 }

@@ -22,7 +22,8 @@ const CURRENT = [
   'test-provider',
 ];
 // …and the same runs recorded before the patches of workflows/patches.ts: they must still replay.
-const REQUIRED = [...CURRENT, ...CURRENT.map((name) => `before-contract-v2--${name}`)];
+// …and Coolify's asynchronous deploys (one awaitRelease activity instead of timers).
+const REQUIRED = [...CURRENT, ...CURRENT.map((name) => `before-contract-v2--${name}`), 'coolify-deploy-succeeded', 'coolify-deploy-cancelled'];
 
 describe('replay of recorded histories', () => {
   it('has a recorded history for every scenario listed above', async () => {
@@ -53,6 +54,10 @@ describe('replay of recorded histories', () => {
     expect(await activities('deploy-succeeded')).toContain('pruneProviderReleases');
     expect(await activities('deploy-cancelled')).toContain('cancelOperation');
     expect(await activities('cleanup')).toContain('reconcileRecords');
+    expect(await activities('coolify-deploy-succeeded')).toContain('awaitRelease');
+    // The webhook's hint was confirmed by one quick probe: no timers between looks.
+    expect((await activities('coolify-deploy-succeeded')).filter((a) => a === 'probeReadiness')).toHaveLength(1);
+    expect(await activities('coolify-deploy-cancelled')).toContain('cancelOperation');
     expect(await activities('before-contract-v2--deploy-succeeded')).not.toContain('pruneProviderReleases');
     expect(await activities('before-contract-v2--cleanup')).not.toContain('reconcileRecords');
   });

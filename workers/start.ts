@@ -4,7 +4,8 @@
  * a worker; the hourly cleanup schedule. Ctrl-C stops everything in order.
  */
 import { resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { startWebhookReceiver, webhookSecret } from '../client/webhooks';
 import { Runtime } from '@temporalio/worker';
 import { fraisierLogger } from './logger';
 import { openRecords } from '../db/connect';
@@ -76,6 +77,16 @@ async function main(): Promise<void> {
   const running = worker.run();
   stops.push({ what: 'worker connection', stop: () => workerConnection.close() });
   say(`worker polling task queue "${settings.taskQueue}" on ${settings.address}, namespace ${settings.namespace}`);
+  const receiver = await startWebhookReceiver({
+    host: process.env.FRAISIER_WEBHOOK_HOST ?? '127.0.0.1',
+    port: Number(process.env.FRAISIER_WEBHOOK_PORT ?? 8766),
+    secret: await webhookSecret(process.env, DATA_DIR),
+    records,
+    client: new Client({ connection, namespace: settings.namespace }),
+    log: say,
+  });
+  stops.push({ what: 'webhook receiver', stop: receiver.close });
+  say(`Coolify webhook URL (Notifications > Webhook in Coolify): ${receiver.url}`);
   if (devServer?.uiUrl) say(`Temporal Web UI: ${devServer.uiUrl}/namespaces/${settings.namespace}/workflows`);
   say('ready. Ctrl-C stops everything.');
 

@@ -24,6 +24,9 @@ export interface StartResult<T> {
   error?: string;
 }
 
+/** Workflow failures that come before any change on the target: exit code 2, like bad input caught by the CLI. */
+const REFUSED_BEFORE_CHANGE = new Set(['PreflightFailed', 'InvalidTarget']);
+
 type OperationHandle = WorkflowHandleWithFirstExecutionRunId<typeof deploy> | WorkflowHandleWithFirstExecutionRunId<typeof rollback>;
 
 async function runLocked(
@@ -66,7 +69,9 @@ async function runLocked(
       if (!failure) throw err;
       out.info(`FAILED: ${failure.message}`);
       if (failure.details?.logs) out.info(`--- last logs ---\n${failure.details.logs.trimEnd()}\n---`);
-      return { ...base, exitCode: EXIT.failed, error: failure.message, ...(failure.details ? { outcome: failure.details } : {}) };
+      // Refused before anything changed (the worker found the target or its credentials wrong): bad input.
+      const exitCode = failure.type && REFUSED_BEFORE_CHANGE.has(failure.type) ? EXIT.badInput : EXIT.failed;
+      return { ...base, exitCode, error: failure.message, ...(failure.details ? { outcome: failure.details } : {}) };
     }
   } finally {
     await temporal.close();

@@ -46,7 +46,7 @@ export const providerCatalogue: readonly ProviderEntry[] = [
   {
     name: 'coolify',
     description: 'Application on a Coolify v4 instance, through its HTTP API (asynchronous deployments).',
-    available: false,
+    available: true,
     configSchema: coolifyConfigSchema,
     pathKeys: [],
     checkVersion: (version) => dockerTagProblem('coolify', version),

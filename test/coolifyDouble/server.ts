@@ -170,6 +170,8 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
     const body = (req.body ?? {}) as Record<string, unknown>;
     const app = params.uuid ? model.apps.get(params.uuid) : undefined;
     const liveApp = app && app.deletedAt === null ? app : undefined;
+    // Abilities are checked first, as Coolify's route middleware does: a token without one gets 403 even for a
+    // resource that does not exist.
     const need = (ability: Ability): Reply | undefined =>
       abilities.includes(ability) || (ability === 'read' && abilities.includes('read:sensitive')) ? undefined : reply(403, { message: `Missing required permissions: ${ability}` });
     switch (operationId) {
@@ -189,9 +191,9 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
       case 'get-application-by-uuid':
         return need('read') ?? (app ? reply(200, appJson(app)) : notFound());
       case 'update-application-by-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('write');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         if (typeof body.docker_registry_image_tag === 'string') liveApp.imageTag = body.docker_registry_image_tag;
         if (typeof body.docker_registry_image_name === 'string') liveApp.imageName = body.docker_registry_image_name;
         if (typeof body.health_check_enabled === 'boolean') liveApp.healthCheckEnabled = body.health_check_enabled;
@@ -201,9 +203,9 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
       case 'list-envs-by-application-uuid':
         return need('read') ?? (liveApp ? reply(200, liveApp.envs.map((e) => ({ ...e, is_runtime: true, is_buildtime: true, is_shared: false, real_value: e.value }))) : notFound());
       case 'create-env-by-application-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('write');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         if (liveApp.envs.some((e) => e.key === body.key)) return reply(409, { message: `Environment variable ${String(body.key)} already exists. Use PATCH request to update it.` });
         const now = iso(new Date());
         const env = { id: model.apps.size + liveApp.envs.length + 1, uuid: coolifyUuid(), key: String(body.key), value: String(body.value ?? ''), is_preview: Boolean(body.is_preview), is_literal: Boolean(body.is_literal), is_multiline: Boolean(body.is_multiline), is_shown_once: Boolean(body.is_shown_once), created_at: now, updated_at: now };
@@ -211,9 +213,9 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
         return reply(201, { uuid: env.uuid });
       }
       case 'update-env-by-application-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('write');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         const env = liveApp.envs.find((e) => e.key === body.key);
         if (!env) return notFound('Environment variable not found.');
         env.value = String(body.value);
@@ -264,23 +266,23 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
       }
       case 'start-application-by-uuid':
       case 'restart-application-by-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('deploy');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         const d = model.queue(liveApp, { force: false });
         return reply(200, { message: operationId === 'start-application-by-uuid' ? 'Deployment request queued.' : 'Restart request queued.', deployment_uuid: d.uuid });
       }
       case 'stop-application-by-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('deploy');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         liveApp.stoppingUntil = Date.now() + 1_000 / model.speed;
         return reply(200, { message: 'Application stopping request queued.' });
       }
       case 'get-application-logs-by-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('read');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         if (!liveApp.status.startsWith('running')) return reply(400, { message: 'Application is not running.' });
         const lines = Math.min(10_000, Number(query.lines ?? 100));
         return reply(200, { logs: Array.from({ length: Math.min(lines, 3) }, (_, i) => `${liveApp.name} ${liveApp.currentTag ?? ''} line ${i + 1}`).join('\n') });
@@ -288,18 +290,18 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
       case 'list-application-rollback-images':
         return need('read') ?? (liveApp ? reply(200, { current: liveApp.currentTag, images: liveApp.images.map((i) => ({ ...i, is_current: i.tag === liveApp.currentTag })) }) : notFound());
       case 'rollback-application-by-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('deploy');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         const tag = String(body.commit ?? '');
         if (!liveApp.images.some((i) => i.tag === tag)) return reply(422, { message: 'Validation failed.', errors: { commit: [`The image ${tag} is not available for rollback.`] } });
         const d = model.queue(liveApp, { force: false, rollback: true, tag });
         return reply(200, { message: 'Rollback deployment queued.', deployment_uuid: d.uuid });
       }
       case 'delete-application-by-uuid': {
-        if (!liveApp) return notFound();
         const denied = need('write');
         if (denied) return denied;
+        if (!liveApp) return notFound();
         liveApp.deletedAt = new Date();
         setTimeout(() => model.apps.delete(liveApp.uuid), 1_000 / model.speed);
         return reply(200, { message: 'Application deletion request queued.' });

@@ -159,7 +159,12 @@ describe('coolify provider', () => {
   it('pre-flight: the instance, the token and the application, each said', async () => {
     const app = double.model.addApp({ name: 'pre' });
     const ok = await provider.preflight(ctxFor({ application_uuid: app.uuid }));
-    expect(ok.checks.map((c) => [c.name, c.ok])).toEqual([['health', true], ['token', true], ['application', true]]);
+    expect(ok.checks.map((c) => [c.name, c.ok])).toEqual([['health', true], ['token', true], ['application', true], ['ability:write', true], ['ability:deploy', true]]);
+    const readOnly = createCoolifyProvider({ run: createCommandRunner(), http, env: { COOLIFY_API_TOKEN: 'read-only' } });
+    const lacking = await readOnly.preflight(ctxFor({ application_uuid: app.uuid }));
+    expect(lacking.ok).toBe(false);
+    expect(lacking.checks.find((c) => c.name === 'ability:deploy')).toMatchObject({ ok: false, detail: expect.stringContaining('lacks the "deploy" ability') });
+    expect(lacking.checks.find((c) => c.name === 'ability:write')).toMatchObject({ ok: false, detail: expect.stringContaining('lacks the "write" ability') });
     const noToken = await provider.preflight(ctxFor({ application_uuid: app.uuid, token_env: 'NO_SUCH_VARIABLE' }));
     expect(noToken).toMatchObject({ ok: false, checks: [{ name: 'config', ok: false, detail: expect.stringContaining('has no NO_SUCH_VARIABLE') }] });
     const weak = createCoolifyProvider({ run: createCommandRunner(), http, env: { COOLIFY_API_TOKEN: 'wrong-token' } });

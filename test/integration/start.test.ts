@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,7 @@ beforeAll(async () => {
     FRAISIER_TEMPORAL_PORT: String(temporalPort),
     FRAISIER_UI_PORT: String(uiPort),
     FRAISIER_TASK_QUEUE: `start-${suffix}`,
+    FRAISIER_WEBHOOK_PORT: '0',
   };
   // In its own process group, so that SIGINT reaches npm and everything under it, as Ctrl-C does.
   child = spawn('npm', ['start'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -90,6 +91,19 @@ describe('npm start', () => {
     const uiUrl = `http://127.0.0.1:${uiPort}/namespaces/default/workflows`;
     expect(output).toContain(`Temporal Web UI: ${uiUrl}`);
     expect((await fetch(uiUrl)).status).toBe(200);
+  });
+
+  it("serves Coolify's webhook receiver, its secret kept in the data directory", async () => {
+    const url = /Coolify webhook URL \(Notifications > Webhook in Coolify\): (http:\/\/127\.0\.0\.1:\d+\/webhooks\/coolify\/[0-9a-f]{48})/.exec(output)?.[1];
+    expect(url, output).toBeDefined();
+    expect((await readFile(join(dir, 'data', 'webhook-secret'), 'utf8')).trim()).toBe(url?.split('/').at(-1));
+    // A notification of a deployment nobody waits on is accepted (Coolify retries anything else); a wrong secret is not found.
+    const ok = await fetch(url ?? '', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ event: 'deployment_success', deployment_uuid: 'abcdefghijklmnopqrstuvwx' }) });
+    expect(ok.status).toBe(202);
+    const wrong = await fetch(url?.replace(/[0-9a-f]{48}$/, 'x'.repeat(48)) ?? '', { method: 'POST', body: '{}' });
+    expect(wrong.status).toBe(404);
+    const big = await fetch(url ?? '', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(70_000) }).catch(() => undefined);
+    if (big) expect(big.status).toBe(413);
   });
 
   it('runs a deploy from the CLI, records it in the embedded database the CLI reads too', async () => {

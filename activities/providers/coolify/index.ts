@@ -16,6 +16,21 @@ import { buildLog, redact } from './logs';
 type Ctx = ProviderContext<CoolifyConfig>;
 
 const PENDING = new Set(['queued', 'in_progress']);
+/** An application uuid no Coolify has (24 lowercase letters and digits, as Coolify's are). */
+const ABILITY_PROBE_UUID = 'fraisierabilitycheck0000';
+
+/** Runs a call on ABILITY_PROBE_UUID: "not found" means the token has the ability; a 403 is thrown as it is. */
+async function abilityProbe(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call();
+  } catch (err) {
+    if (err instanceof ProviderInputError && /lacks the/.test(err.message)) throw err;
+    if (err instanceof ProviderInputError && /not found|no resources/i.test(err.message)) return 'the token has it';
+    throw err;
+  }
+  return 'the token has it';
+}
+
 /** How often stop/remove look at the application while they wait for it to take effect. */
 const SETTLE_POLL_MS = 1_000;
 
@@ -130,6 +145,10 @@ export function createCoolifyProvider(deps: ProviderDeps): Provider<CoolifyConfi
           const app = await api.getApplication(uuid);
           return `${app.name ?? uuid} (${uuid}) is ${app.status ?? 'unknown'}`;
         });
+        // Abilities, asked without changing anything: the same calls on an application that does not exist are
+        // refused (403) without the ability, and answered "not found" (404) with it.
+        await check('ability:write', () => abilityProbe(() => api.updateApplication(ABILITY_PROBE_UUID, { docker_registry_image_tag: 'probe' })));
+        await check('ability:deploy', () => abilityProbe(() => api.deploy(ABILITY_PROBE_UUID, false)));
       }
       return { ok: checks.every((c) => c.ok), checks };
     },

@@ -1,0 +1,207 @@
+/**
+ * Coolify end to end, all real but Coolify itself: the Temporal dev server, a worker, PostgreSQL for the records,
+ * fraisier's webhook receiver, the CLI as a user runs it, and the contract-validated Coolify double.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Runtime, type Worker } from '@temporalio/worker';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCommandRunner } from '../../activities/runner';
+import { EXIT } from '../../client/exitCodes';
+import { startWebhookReceiver, type WebhookReceiver } from '../../client/webhooks';
+import { temporalSettings } from '../../config/temporal';
+import { openRecords } from '../../db/connect';
+import type { Records } from '../../db/types';
+import { fraisierLogger } from '../../workers/logger';
+import { createFraisierWorker } from '../../workers/worker';
+import { loadContract } from '../coolifyDouble/contract';
+import type { App } from '../coolifyDouble/model';
+import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';
+import { runCli } from '../support/cli';
+import { saveHistory } from '../support/histories';
+import { startPostgresCluster } from '../support/postgres';
+import { waitForStep } from '../support/progress';
+
+Runtime.install({ logger: fraisierLogger('WARN') });
+
+const TOKEN = 'e2e-coolify-token';
+const taskQueue = `coolify-e2e-${process.pid}`;
+let dir: string;
+let configFile: string;
+let env: Record<string, string>;
+let double: CoolifyDouble;
+let receiver: WebhookReceiver;
+let records: Records;
+let worker: Worker;
+let running: Promise<void>;
+let client: Client;
+let http: Agent;
+let stopPostgres: () => Promise<void>;
+let web: App;
+let preview: App;
+
+const deploysOf = (app: App) => double.log.filter((l) => l.operationId === 'deploy-by-tag-or-uuid' && l.query.uuid === app.uuid).length;
+
+beforeAll(async () => {
+  double = await startCoolifyDouble({ contract: await loadContract(), tokens: { [TOKEN]: ['read', 'write', 'deploy', 'read:sensitive'], weak: ['read', 'write'] }, speed: 10 });
+  // Builds of 3 s at speed 10: 0.3 s.
+  web = double.model.addApp({ name: 'web', imageTag: 'v0', buildMs: 3_000 });
+  preview = double.model.addApp({ name: 'preview', project: 'Shop', environment: 'previews', buildMs: 3_000 });
+  dir = await mkdtemp(join(tmpdir(), 'fraisier-coolify-'));
+  configFile = join(dir, 'fraises.yaml');
+  await writeFile(
+    configFile,
+    [
+      'fraises:',
+      '  shop:',
+      '    providers:',
+      '      prod:',
+      '        provider: coolify',
+      '        poll_max_interval: 2s',
+      `        config: { coolify_url: "${double.url}", application_uuid: ${web.uuid} }`,
+      '      weak:',
+      '        provider: coolify',
+      `        config: { coolify_url: "${double.url}", application_uuid: ${web.uuid}, token_env: WEAK_TOKEN }`,
+      '      preview:',
+      '        provider: coolify',
+      `        config: { coolify_url: "${double.url}", project: Shop, environment: previews, application: preview, version_env: APP_VERSION }`,
+      '',
+    ].join('\n'),
+  );
+  const pg = await startPostgresCluster();
+  stopPostgres = pg.stop;
+  records = await openRecords(pg.url);
+  const address = inject('temporalAddress');
+  client = new Client({ connection: await Connection.connect({ address }) });
+  receiver = await startWebhookReceiver({ host: '127.0.0.1', port: 0, secret: 'e2e-webhook-secret-0123456789', records, client });
+  double.setWebhook(receiver.url);
+  http = new Agent();
+  const settings = temporalSettings({ TEMPORAL_ADDRESS: address, FRAISIER_TASK_QUEUE: taskQueue });
+  ({ worker } = await createFraisierWorker({
+    settings,
+    records,
+    workflowBundle: { code: inject('workflowBundleCode') },
+    providerDeps: { run: createCommandRunner(), http, env: { COOLIFY_API_TOKEN: TOKEN, WEAK_TOKEN: 'weak' } },
+  }));
+  running = worker.run();
+  env = { ...(process.env as Record<string, string>), TEMPORAL_ADDRESS: address, DATABASE_URL: pg.url, FRAISIER_TASK_QUEUE: taskQueue };
+});
+
+afterEach(() => {
+  expect(double.violations).toEqual([]);
+  Object.assign(double.faults, { webhook: 'on-time' });
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running?.catch(() => undefined);
+  await receiver?.close();
+  await double?.close();
+  await client?.connection.close();
+  await records?.close();
+  await http?.close();
+  await stopPostgres?.();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const deploy = (environment: string, version: string, extra: string[] = []) =>
+  runCli(['deploy', 'shop', environment, '--version', version, '--config', configFile, '--json', ...extra], env);
+
+describe('coolify, from the CLI', () => {
+  it('deploys v1 then v2: one POST /deploy each, recorded with its Coolify deployment', async () => {
+    const first = await deploy('prod', 'v1');
+    expect(first.code, first.stderr).toBe(EXIT.ok);
+    expect(first.json<{ outcome: { status: string } }>().outcome.status).toBe('succeeded');
+    await saveHistory(client, first.json<{ workflowId: string }>().workflowId, 'coolify-deploy-succeeded');
+    const second = await deploy('prod', 'v2');
+    expect(second.code, second.stderr).toBe(EXIT.ok);
+    expect(deploysOf(web)).toBe(2);
+    expect(web.currentTag).toBe('v2');
+    const [last] = await records.history({ fraise: 'shop', environment: 'prod' }, 1);
+    expect(last).toMatchObject({ version: 'v2', status: 'succeeded', providerRef: expect.stringMatching(/^[a-z0-9]{24}$/) });
+    const status = await runCli(['status', 'shop', 'prod', '--config', configFile, '--json'], env);
+    expect(status.json<{ live: { state: string; version: string } }>().live).toMatchObject({ state: 'running', version: 'v2' });
+  });
+
+  it('a failed build: build log attached, rolled back automatically through the kept image', async () => {
+    web.failNext = 1;
+    const r = await deploy('prod', 'v3');
+    expect(r.code).toBe(EXIT.failed);
+    const out = r.json<{ outcome: { status: string; rolledBackTo: string; detail: string } }>().outcome;
+    expect(out).toMatchObject({ status: 'rolled_back', rolledBackTo: 'v2' });
+    expect(out.detail).toMatch(/ended failed; last build lines/);
+    expect(double.log.filter((l) => l.operationId === 'rollback-application-by-uuid')).toHaveLength(1);
+    expect(web.currentTag).toBe('v2');
+  });
+
+  it('rolls back by hand to v1, without building', async () => {
+    const r = await runCli(['rollback', 'shop', 'prod', '--to', 'v1', '--config', configFile, '--json'], env);
+    expect(r.code, r.stderr).toBe(EXIT.ok);
+    expect(web.currentTag).toBe('v1');
+  });
+
+  it('cancelled mid-build: the Coolify deployment is cancelled and the record ended', async () => {
+    web.buildMs = 600_000;
+    try {
+      const started = runCli(['deploy', 'shop', 'prod', '--version', 'v4', '--config', configFile, '--no-wait', '--json'], env);
+      const { workflowId } = (await started).json<{ workflowId: string }>();
+      const handle = client.workflow.getHandle(workflowId);
+      expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      const ref = (await records.history({ fraise: 'shop', environment: 'prod' }, 1))[0];
+      expect(ref).toMatchObject({ status: 'failed', error: expect.stringContaining('cancelled Coolify deployment') });
+      expect(double.model.find(ref?.providerRef ?? '')?.status).toBe('cancelled-by-user');
+      await saveHistory(client, workflowId, 'coolify-deploy-cancelled');
+    } finally {
+      web.buildMs = 3_000;
+    }
+  });
+
+  it('sees the end through the webhook, at once; without it, at its next look', async () => {
+    web.buildMs = 20_000; // 2 s at speed 10
+    try {
+      const timed = async (): Promise<number> => {
+        const r = await deploy('prod', `w${Date.now() % 100000}`);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        const d = double.model.deployments.filter((x) => x.app === web).at(-1);
+        const rows = await records.history({ fraise: 'shop', environment: 'prod' }, 1);
+        return (rows[0]?.finishedAt?.getTime() ?? NaN) - (d?.finishedAt?.getTime() ?? NaN);
+      };
+      const pushed = await timed();
+      double.faults.webhook = 'never';
+      const polled = await timed();
+      process.stdout.write(`coolify: end seen ${pushed} ms after Coolify finished with the webhook, ${polled} ms without (poll_max_interval 2s)\n`);
+      expect(Number.isFinite(pushed) && Number.isFinite(polled)).toBe(true);
+    } finally {
+      web.buildMs = 3_000;
+    }
+  });
+
+  it('logs and provider-test; a token without the deploy ability: refused before anything changed, exit 2, naming it', async () => {
+    const logs = await runCli(['logs', 'shop', 'prod', '--config', configFile], env);
+    expect(logs.code, logs.stderr).toBe(EXIT.ok);
+    expect(logs.stdout).toContain('web');
+    const test = await runCli(['provider-test', 'shop', 'prod', '--config', configFile, '--json'], env);
+    expect(test.json<{ ok: boolean }>().ok).toBe(true);
+    const before = deploysOf(web);
+    const weak = await deploy('weak', 'v9');
+    expect(weak.code).toBe(EXIT.badInput);
+    expect(weak.stderr + weak.stdout).toMatch(/lacks the "deploy" ability/);
+    expect(deploysOf(web)).toBe(before);
+  });
+
+  it('an ephemeral deploy, looked up by names, is deleted by cleanup', async () => {
+    const r = await deploy('preview', 'p1', ['--ttl', '1s']);
+    expect(r.code, r.stderr).toBe(EXIT.ok);
+    expect(preview.envs.find((e) => e.key === 'APP_VERSION')?.value).toBe('p1');
+    await new Promise((res) => setTimeout(res, 1_200));
+    const cleaned = await runCli(['cleanup', '--json'], env);
+    expect(cleaned.code, cleaned.stderr).toBe(EXIT.ok);
+    expect(cleaned.json<{ cleaned: string[] }>().cleaned).toEqual(['shop/preview (coolify) [p1]']);
+    expect(double.model.apps.has(preview.uuid)).toBe(false);
+  });
+});
