@@ -2,9 +2,11 @@
  * Coolify end to end, all real but Coolify itself: the Temporal dev server, a worker, PostgreSQL for the records,
  * fraisier's webhook receiver, the CLI as a user runs it, and the contract-validated Coolify double.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
@@ -15,12 +17,14 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../client/webhook
 import { temporalSettings } from '../../config/temporal';
 import { openRecords } from '../../db/connect';
 import type { Records } from '../../db/types';
+import type { Target } from '../../domain/target';
 import { fraisierLogger } from '../../workers/logger';
 import { createFraisierWorker } from '../../workers/worker';
 import { loadContract } from '../coolifyDouble/contract';
 import type { App } from '../coolifyDouble/model';
 import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';
 import { runCli } from '../support/cli';
+import { startDeployUnderLock } from '../support/deploys';
 import { saveHistory } from '../support/histories';
 import { startPostgresCluster } from '../support/postgres';
 import { waitForStep } from '../support/progress';
@@ -28,6 +32,8 @@ import { waitForStep } from '../support/progress';
 Runtime.install({ logger: fraisierLogger('WARN') });
 
 const TOKEN = 'e2e-coolify-token';
+const TSX_CLI = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../../workers/main.ts', import.meta.url));
 const taskQueue = `coolify-e2e-${process.pid}`;
 let dir: string;
 let configFile: string;
@@ -203,5 +209,101 @@ describe('coolify, from the CLI', () => {
     expect(cleaned.code, cleaned.stderr).toBe(EXIT.ok);
     expect(cleaned.json<{ cleaned: string[] }>().cleaned).toEqual(['shop/preview (coolify) [p1]']);
     expect(double.model.apps.has(preview.uuid)).toBe(false);
+  });
+});
+
+describe('coolify under faults', () => {
+  it('with 20% errors and resets and 429s, 50 deploys over 10 applications all end, none triggered twice', async () => {
+    const apps = Array.from({ length: 10 }, (_, i) => double.model.addApp({ name: `busy${i}`, buildMs: 2_000 }));
+    const target = (app: App): Target => ({
+      fraise: `busy${app.name.slice(4)}`,
+      environment: 'prod',
+      provider: 'coolify',
+      config: { coolify_url: double.url, application_uuid: app.uuid, token_env: 'COOLIFY_API_TOKEN', force: false },
+      retain: 5,
+      bounds: { changeSeconds: 120, readySeconds: 120, pollMaxSeconds: 1 },
+    });
+    Object.assign(double.faults, { errorRate: 0.2, rateLimitRate: 0.05, retryAfterSeconds: 1, webhook: 'never' });
+    try {
+      const outcomes = await Promise.all(
+        apps.map(async (app) => {
+          const ends: string[] = [];
+          for (let i = 1; i <= 5; i++) {
+            const handle = await startDeployUnderLock(client, target(app), `f${i}`, 'faults', taskQueue);
+            ends.push(await handle.result().then((o) => o.status, (err: unknown) => `failed: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`));
+          }
+          return ends;
+        }),
+      );
+      const all = outcomes.flat();
+      const reasons = new Map<string, number>();
+      for (const s of all.filter((x) => x !== 'succeeded')) {
+        const reason = s.replace(/[a-z0-9]{24}/g, '<uuid>').replace(/busy\d/g, 'busyN').replace(/f\d\b/g, 'fN').slice(0, 160);
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
+      process.stdout.write(`coolify under faults: ${all.filter((s) => s === 'succeeded').length}/50 succeeded; the others: ${JSON.stringify([...reasons])}\n`);
+      expect(all).toHaveLength(50);
+    } finally {
+      Object.assign(double.faults, { errorRate: 0, rateLimitRate: 0 });
+    }
+    for (const app of apps) {
+      // A deploy refused before it recorded its start (its pre-flight failed through the faults) has no row.
+      const rows = await records.history({ fraise: `busy${app.name.slice(4)}`, environment: 'prod' }, 100);
+      expect(rows.length).toBeLessThanOrEqual(5);
+      expect(rows.every((r) => r.status !== 'running')).toBe(true);
+      // Every Coolify deployment of the application belongs to exactly one operation: nothing was deployed twice.
+      const created = double.model.deployments.filter((d) => d.app === app && !d.rollback).map((d) => d.uuid);
+      const recorded = rows.filter((r) => r.operation === 'deploy').map((r) => r.providerRef).filter((r): r is string => r !== null);
+      expect(new Set(recorded).size).toBe(recorded.length);
+      expect(created.filter((uuid) => !recorded.includes(uuid))).toEqual([]);
+    }
+  });
+});
+
+describe('coolify, a worker killed while it waits', () => {
+  it('the wait resumes on another worker, and Coolify is never asked to deploy twice', async () => {
+    const app = double.model.addApp({ name: 'killed', buildMs: 80_000 }); // 8 s at speed 10
+    const queue = `${taskQueue}-kill`;
+    const workerEnv = { ...env, FRAISIER_TASK_QUEUE: queue, COOLIFY_API_TOKEN: TOKEN };
+    const spawnWorker = () => {
+      const child = spawn(process.execPath, [TSX_CLI, WORKER_MAIN], { env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+      return { child, output: () => out };
+    };
+    const first = spawnWorker();
+    let second: ReturnType<typeof spawnWorker> | undefined;
+    try {
+      for (let i = 0; i < 1200 && !first.output().includes('worker on'); i++) await new Promise((r) => setTimeout(r, 100));
+      const target: Target = {
+        fraise: 'killed',
+        environment: 'prod',
+        provider: 'coolify',
+        config: { coolify_url: double.url, application_uuid: app.uuid, token_env: 'COOLIFY_API_TOKEN', force: false },
+        retain: 5,
+        bounds: { changeSeconds: 120, readySeconds: 120, pollMaxSeconds: 1 },
+      };
+      double.faults.webhook = 'never';
+      const handle = await startDeployUnderLock(client, target, 'k1', 'kill-test', queue);
+      expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
+      await new Promise((r) => setTimeout(r, 1_000));
+      second = spawnWorker();
+      for (let i = 0; i < 1200 && !second.output().includes('worker on'); i++) await new Promise((r) => setTimeout(r, 100));
+      process.kill(-(first.child.pid as number), 'SIGKILL');
+      expect(await handle.result()).toMatchObject({ status: 'succeeded', version: 'k1' });
+      expect(deploysOf(app)).toBe(1);
+      expect(double.model.deployments.filter((d) => d.app === app)).toHaveLength(1);
+      const attempts = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);
+      expect(attempts.filter((a) => a > 1)).toEqual([2]);
+    } finally {
+      for (const w of [first, second]) {
+        try {
+          if (w) process.kill(-(w.child.pid as number), 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
   });
 });

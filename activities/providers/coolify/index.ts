@@ -129,12 +129,15 @@ export function createCoolifyProvider(deps: ProviderDeps): Provider<CoolifyConfi
       } catch (err) {
         return { ok: false, checks: [{ name: 'config', ok: false, detail: (err as Error).message }] };
       }
+      // A definitive answer (refused token, missing ability, unknown application) is a failed check; a passing
+      // fault (5xx, reset, 429) is thrown, so that Temporal retries the pre-flight instead of failing the deploy.
       const check = async (name: string, body: () => Promise<string>): Promise<boolean> => {
         try {
           checks.push({ name, ok: true, detail: await body() });
           return true;
         } catch (err) {
-          checks.push({ name, ok: false, detail: (err as Error).message });
+          if (!(err instanceof ProviderInputError)) throw err;
+          checks.push({ name, ok: false, detail: err.message });
           return false;
         }
       };
