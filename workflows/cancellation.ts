@@ -1,9 +1,16 @@
-import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { DeployStarted } from '../domain/release';
 import type { Target } from '../domain/target';
 import { changeActivities, recordActivities } from './activities';
 import { messageOf } from './failure';
-import { CONTRACT_V2 } from './patches';
+import { CONTRACT_V2, RECORD_UNEXPECTED_FAILURE } from './patches';
+
+/** Failures thrown after their outcome was recorded (deploy.ts's fail(), rollback.ts's failed()). */
+const RECORDED_FAILURES = new Set(['DeployFailed', 'RollbackFailed']);
+
+function isRecordedFailure(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type !== undefined && err.type !== null && RECORDED_FAILURES.has(err.type);
+}
 
 export const CANCELLED_MESSAGE =
   'cancelled before it finished; the target may be on either release: check `fraisier status`, then deploy or roll back';
@@ -30,6 +37,10 @@ export async function recordingCancellation<T>(target: Target, started: () => De
         }
         await recordActivities.recordResult({ status: 'failed', url: null, error, logs: null });
       });
+    } else if (!isRecordedFailure(err) && patched(RECORD_UNEXPECTED_FAILURE)) {
+      // A failure no step turned into an outcome (a provider call that kept failing past its retries): recorded
+      // too, so that the record does not stay "running" until the next cleanup reconciles it.
+      await recordActivities.recordResult({ status: 'failed', url: null, error: `failed: ${messageOf(err)}`, logs: null });
     }
     throw err;
   }

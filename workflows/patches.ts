@@ -12,3 +12,6 @@ export const CONTRACT_V2 = 'provider-contract-v2';
 /** An asynchronous deployment (the provider gave it an id) is waited for by one heartbeating activity, cut short
  * by a pushed deploymentEnded signal, instead of timers between probes. */
 export const ASYNC_WAIT = 'async-wait';
+
+/** A deploy or rollback that fails by an error no step turned into an outcome records its end before failing. */
+export const RECORD_UNEXPECTED_FAILURE = 'record-unexpected-failure';

@@ -20,6 +20,7 @@ import { startPostgresCluster } from '../support/postgres';
 import type { Env } from './env';
 import { parseOptions, PHASES, USAGE, type DbKind, type Options, type Phase } from './options';
 import { benchCleanup } from './phases/cleanup';
+import { benchCoolify } from './phases/coolify';
 import { benchDeploys } from './phases/deploy';
 import { benchLock } from './phases/lock';
 import { benchRecords } from './phases/records';
@@ -167,12 +168,13 @@ async function main(opts: Options): Promise<number> {
     console.log();
     printTable(['setup step', 'ms'], setupTimes);
 
-    const env: Env = { opts, dir, image, project, taskQueue, configFile, client, workerRecords, dbUrls };
+    const env: Env = { opts, dir, image, project, taskQueue, configFile, client, temporalAddress: server.address, workerRecords, dbUrls };
     const phases: Record<Phase, () => Promise<void>> = {
       deploy: () => benchDeploys(env),
       lock: () => benchLock(env),
       records: () => benchRecords(env),
       cleanup: () => (opts.cleanupTargets > 0 ? benchCleanup(env) : Promise.resolve()),
+      coolify: () => benchCoolify(env),
     };
     for (const phase of PHASES) {
       if (!opts.phases.includes(phase)) continue;

@@ -11,6 +11,7 @@ export interface Env {
   taskQueue: string;
   configFile: string;
   client: Client;
+  temporalAddress: string;
   /** The records the worker writes to (seeded by the cleanup phase). */
   workerRecords: Records;
   dbUrls: Map<DbKind, string>;

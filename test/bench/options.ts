@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
-export const PHASES = ['deploy', 'lock', 'records', 'cleanup'] as const;
+export const PHASES = ['deploy', 'lock', 'records', 'cleanup', 'coolify'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -26,7 +26,7 @@ export const USAGE = [
   '  --writers N          concurrent writers in the concurrent mode (default 4)',
   '  --db pglite|postgres|both   databases for the records figures (default both); the worker uses PGlite when listed',
   '  --cleanup-targets N  expired ephemeral targets to clean (default 20; 0 skips)',
-  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup (default all)',
+  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup,coolify (default all)',
   '  --phase-timeout S    bound on each phase, seconds (default 300)',
 ].join('\n');
 

@@ -129,7 +129,7 @@ describe('read commands that need no server', () => {
     expect(list.code).toBe(EXIT.ok);
     expect(list.json<Array<{ name: string; available: boolean }>>()).toEqual([
       expect.objectContaining({ name: 'docker_compose', available: true }),
-      expect.objectContaining({ name: 'coolify', available: false }),
+      expect.objectContaining({ name: 'coolify', available: true }),
       expect.objectContaining({ name: 'bare_metal', available: false }),
     ]);
     const info = await runCli(['provider-info', 'docker_compose'], env);

@@ -155,6 +155,7 @@ describe.each(backends)('records on $name', (backend) => {
       finishedAt: null,
       durationMs: null,
       cleanedAt: null,
+      providerRef: null,
       target,
     });
     expect(got?.startedAt).toBeInstanceOf(Date);

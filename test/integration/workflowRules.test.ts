@@ -42,6 +42,8 @@ interface Script {
   async?: boolean;
   healthy?: boolean;
   deployBlocks?: boolean;
+  /** probeHealth fails for good (as a provider call that kept failing would). */
+  healthThrows?: boolean;
   pruneFails?: boolean;
 }
 
@@ -89,7 +91,10 @@ function stubActivities(): FraisierActivities {
       }
       return { state: 'ready' as const, detail: 'finished' };
     }),
-    probeHealth: log('probeHealth', async () => ({ ok: script.healthy ?? true, detail: script.healthy === false ? 'refused' : 'ok', source: 'tcp' as const })),
+    probeHealth: log('probeHealth', async () => {
+      if (script.healthThrows) throw ApplicationFailure.nonRetryable('the provider kept failing', 'ProviderInputError');
+      return { ok: script.healthy ?? true, detail: script.healthy === false ? 'refused' : 'ok', source: 'tcp' as const };
+    }),
     fetchLogs: log('fetchLogs', async () => 'the logs'),
     fetchStatus: log('fetchStatus', async () => ({ state: 'running' as const, detail: 'up' })),
     stopTarget: log('stopTarget', async () => undefined),
@@ -199,6 +204,16 @@ describe('deploy', () => {
     await handle.cancel();
     await failureOf(handle.result());
     expect(calls.find((c) => c.name === 'cancelOperation')?.args).toEqual([target, started('v2')]);
+  });
+});
+
+describe('a failure no step turned into an outcome', () => {
+  it('is recorded before the workflow fails, so no record stays "running"', async () => {
+    script = { healthThrows: true };
+    calls.length = 0;
+    const { message } = await failureOf((await startDeploy()).result());
+    expect(message).toMatch(/Activity task failed/);
+    expect(calls.at(-1)).toMatchObject({ name: 'recordResult', args: [{ status: 'failed', error: expect.stringContaining('the provider kept failing') }] });
   });
 });
 
