@@ -39,7 +39,7 @@ const calls = (operationId: string) => double.log.filter((l) => l.operationId ==
 beforeAll(async () => {
   double = await startCoolifyDouble({
     contract: await loadContract(),
-    tokens: { [TOKEN]: ['read', 'write', 'deploy', 'read:sensitive'], 'read-only': ['read'] },
+    tokens: { [TOKEN]: ['read', 'write', 'deploy', 'read:sensitive'], 'read-only': ['read'], 'no-sensitive': ['read', 'write', 'deploy'] },
     speed: 20,
   });
   http = new Agent();
@@ -110,6 +110,20 @@ describe('coolify provider', () => {
     expect(r.detail).toContain('SECRET_TOKEN=***');
     expect(r.detail).not.toContain('s3cr3t-value');
     expect(r.detail).not.toContain('internal step');
+  });
+
+  it('a failed build seen with a token without read:sensitive says which ability to grant', async () => {
+    const app = double.model.addApp({ name: 'blind', buildMs: 200 });
+    app.failNext = 1;
+    const blind = createCoolifyProvider({ run: createCommandRunner(), http, env: { COOLIFY_API_TOKEN: 'no-sensitive' } });
+    const ctx = ctxFor({ application_uuid: app.uuid });
+    const s = await blind.deploy(ctx, 'v2');
+    let r = await blind.readiness(ctx, s);
+    for (let i = 0; i < 300 && r.state === 'pending'; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await blind.readiness(ctx, s);
+    }
+    expect(r).toMatchObject({ state: 'failed', detail: expect.stringContaining('lacks the "read:sensitive" ability') });
   });
 
   it("waits for Coolify's own health check when it is on", async () => {

@@ -172,8 +172,11 @@ export function createCoolifyProvider(deps: ProviderDeps): Provider<CoolifyConfi
       const status = d.status ?? 'unknown';
       if (PENDING.has(status)) return { state: 'pending', detail: `Coolify deployment ${s.providerRef} is ${status}` };
       if (status !== 'finished') {
-        const log = d.logs ? redact(buildLog(d.logs, 20), await secretsOf(api, s.release.artifact.application ?? '')) : '';
-        return { state: 'failed', detail: `Coolify deployment ${s.providerRef} ended ${status}${log ? `; last build lines:\n${log}` : ''}` };
+        // Coolify leaves the build log out for a token without read:sensitive (no error): say what to grant.
+        const log = d.logs
+          ? `; last build lines:\n${redact(buildLog(d.logs, 20), await secretsOf(api, s.release.artifact.application ?? ''))}`
+          : '; no build log: the API token lacks the "read:sensitive" ability, grant it to see why builds fail';
+        return { state: 'failed', detail: `Coolify deployment ${s.providerRef} ended ${status}${log}` };
       }
       const app = await api.getApplication(s.release.artifact.application ?? '');
       if (app.health_check_enabled) {
