@@ -216,4 +216,10 @@ export interface RollbackCliOptions extends LockCliOptions {
   to?: string;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit once everything is written, not when Node runs out of work: the SDK retries a query the server refused
+// (a lock holder's step, abandoned after its 250 ms budget) a second later, on a connection the CLI has closed,
+// and that crash would replace the answer already given (exit 3 became 1 for most of 20 simultaneous refusals).
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

@@ -305,6 +305,12 @@ describe('the lock', () => {
     expect(cli.stderr).toMatch(/docker_compose:shop:staging is locked: deploy of v1 requested by racer-\d+, running since/);
     expect(cli.stderr).toContain('--wait-lock');
 
+    // Many refused at once, each in its own process: every one exits 3, none crashes afterwards on a query the SDK
+    // retries after the CLI closed its connection (the server turns most simultaneous queries away).
+    const many = await Promise.all(Array.from({ length: 8 }, (_, i) => runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--requested-by', `cli-${i}`, '--config', configFile], env)));
+    expect(many.map((r) => r.code)).toEqual(Array(8).fill(EXIT.locked));
+    expect(many.filter((r) => r.stderr.includes('Channel has been shut down'))).toEqual([]);
+
     // --wait-lock queues behind the holder: once a worker lets the holder finish, the queued deploy runs.
     const queued = runCli(['deploy', 'shop', 'staging', '--version', 'v2', '--wait-lock', '--config', configFile], env);
     await new Promise((r) => setTimeout(r, 4_000));
