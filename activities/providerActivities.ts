@@ -41,21 +41,26 @@ export function createProviderActivities(d: ProviderCallDeps & { records: Record
     if (started.providerRef) await records.recordProviderRef(currentOperationKey(), started.providerRef);
     return started;
   };
+  /** Checks that this worker can run the target, that its config is valid, and (when given) that the version suits its provider. */
+  const validateTarget = async (target: Target, version?: string): Promise<void> => {
+    try {
+      await d.providers.prepare(target);
+    } catch (err) {
+      if (err instanceof ProviderInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidTarget');
+      throw err;
+    }
+    const problem = version === undefined ? null : versionProblem(target, version);
+    if (problem) throw ApplicationFailure.nonRetryable(`version ${JSON.stringify(version)} for ${target.fraise}/${target.environment}: ${problem}`, 'InvalidTarget');
+  };
+  const preflight = async (target: Target): Promise<PreflightReport> => withProvider(d, target, (p, ctx) => p.preflight(ctx));
   return {
-    /** Checks that this worker can run the target, that its config is valid, and (when given) that the version suits its provider. */
-    async validateTarget(target: Target, version?: string): Promise<void> {
-      try {
-        await d.providers.prepare(target);
-      } catch (err) {
-        if (err instanceof ProviderInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidTarget');
-        throw err;
-      }
-      const problem = version === undefined ? null : versionProblem(target, version);
-      if (problem) throw ApplicationFailure.nonRetryable(`version ${JSON.stringify(version)} for ${target.fraise}/${target.environment}: ${problem}`, 'InvalidTarget');
-    },
+    validateTarget,
+    preflight,
 
-    async preflight(target: Target): Promise<PreflightReport> {
-      return withProvider(d, target, (p, ctx) => p.preflight(ctx));
+    /** validateTarget then preflight, in one activity: a deploy's history is shorter by one step. */
+    async checkTarget(target: Target, version: string): Promise<PreflightReport> {
+      await validateTarget(target, version);
+      return preflight(target);
     },
 
     async deployVersion(target: Target, version: string): Promise<DeployStarted> {

@@ -32,7 +32,18 @@ function toSummary(release: ReleaseRecord | undefined): ReleaseSummary | undefin
 
 export function createRecordActivities(deps: { records: Records }) {
   const { records } = deps;
+  /** Records the release this run put in place and drops the rows beyond the target's `retain` (never the current or the previous). */
+  const recordRelease = async (target: Target, release: ReleaseData): Promise<void> => {
+    await records.recordRelease({ ...currentKey(), ...target, release, createdAt: new Date() });
+    await records.pruneReleases(target, Math.max(MIN_RELEASES_KEPT, target.retain));
+  };
+  const recordResult = async (input: RecordResultInput): Promise<void> => {
+    await records.recordResult(currentKey(), { ...input, finishedAt: new Date() });
+  };
   return {
+    recordRelease,
+    recordResult,
+
     /** Records the start of this workflow run's operation; returns the release running before it. */
     async recordStart(input: RecordStartInput): Promise<{ current?: ReleaseSummary }> {
       const key = currentKey();
@@ -64,14 +75,11 @@ export function createRecordActivities(deps: { records: Records }) {
       return { current, release, known };
     },
 
-    /** Records the release this run put in place and drops the rows beyond the target's `retain` (never the current or the previous). */
-    async recordRelease(target: Target, release: ReleaseData): Promise<void> {
-      await records.recordRelease({ ...currentKey(), ...target, release, createdAt: new Date() });
-      await records.pruneReleases(target, Math.max(MIN_RELEASES_KEPT, target.retain));
-    },
 
-    async recordResult(input: RecordResultInput): Promise<void> {
-      await records.recordResult(currentKey(), { ...input, finishedAt: new Date() });
+    /** recordRelease then recordResult (succeeded), in one activity: both writes are idempotent, so a retry redoes both. */
+    async recordSucceeded(target: Target, release: ReleaseData, url: string | null): Promise<void> {
+      await recordRelease(target, release);
+      await recordResult({ status: 'succeeded', url, error: null, logs: null });
     },
 
     /**

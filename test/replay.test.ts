@@ -21,9 +21,16 @@ const CURRENT = [
   'inspect-logs',
   'test-provider',
 ];
+// …and Coolify's asynchronous deploys (one awaitRelease activity instead of timers)…
+const COOLIFY = ['coolify-deploy-succeeded', 'coolify-deploy-cancelled'];
 // …and the same runs recorded before the patches of workflows/patches.ts: they must still replay.
-// …and Coolify's asynchronous deploys (one awaitRelease activity instead of timers).
-const REQUIRED = [...CURRENT, ...CURRENT.map((name) => `before-contract-v2--${name}`), 'coolify-deploy-succeeded', 'coolify-deploy-cancelled'];
+const BEFORE_FEWER_ACTIVITIES = ['deploy-succeeded', 'deploy-rolled-back', 'deploy-cancelled', 'rollback-succeeded', ...COOLIFY];
+const REQUIRED = [
+  ...CURRENT,
+  ...COOLIFY,
+  ...CURRENT.map((name) => `before-contract-v2--${name}`),
+  ...BEFORE_FEWER_ACTIVITIES.map((name) => `before-fewer-activities--${name}`),
+];
 
 describe('replay of recorded histories', () => {
   it('has a recorded history for every scenario listed above', async () => {
@@ -44,13 +51,14 @@ describe('replay of recorded histories', () => {
     expect(registered.filter((type) => !recorded.has(type))).toEqual([]);
   });
 
+  const events = async (name: string) =>
+    (JSON.parse(await readFile(`${HISTORIES_DIR}${name}.json`, 'utf8')) as {
+      events: Array<{ activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }>;
+    }).events;
+  const activities = async (name: string): Promise<string[]> =>
+    (await events(name)).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+
   it("the histories recorded with today's code take the patched paths, the older ones do not", async () => {
-    const activities = async (name: string): Promise<string[]> => {
-      const history = JSON.parse(await readFile(`${HISTORIES_DIR}${name}.json`, 'utf8')) as {
-        events: Array<{ activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }>;
-      };
-      return history.events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    };
     expect(await activities('deploy-succeeded')).toContain('pruneProviderReleases');
     expect(await activities('deploy-cancelled')).toContain('cancelOperation');
     expect(await activities('cleanup')).toContain('reconcileRecords');
@@ -60,6 +68,20 @@ describe('replay of recorded histories', () => {
     expect(await activities('coolify-deploy-cancelled')).toContain('cancelOperation');
     expect(await activities('before-contract-v2--deploy-succeeded')).not.toContain('pruneProviderReleases');
     expect(await activities('before-contract-v2--cleanup')).not.toContain('reconcileRecords');
+    // One activity checks the target, one records the success.
+    for (const name of ['deploy-succeeded', 'coolify-deploy-succeeded']) {
+      expect((await activities(name)).slice(0, 2)).toEqual(['checkTarget', 'recordStart']);
+      expect((await activities(name)).slice(-2)).toEqual(['recordSucceeded', 'pruneProviderReleases']);
+    }
+    expect(await activities('rollback-succeeded')).toContain('recordSucceeded');
+    expect(await activities('before-fewer-activities--deploy-succeeded')).toContain('validateTarget');
+    expect(await activities('before-fewer-activities--rollback-succeeded')).not.toContain('recordSucceeded');
+  });
+
+  it('a successful deploy writes at most 60 history events, whether the wait was pushed or polled', async () => {
+    // Recorded with the webhook's signal: the polled wait has no signal and no second look, so it is shorter.
+    expect((await events('coolify-deploy-succeeded')).length).toBeLessThanOrEqual(60);
+    expect((await events('deploy-succeeded')).length).toBeLessThanOrEqual(60);
   });
 
   it('replays every recorded history without nondeterminism', async () => {

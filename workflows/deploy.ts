@@ -1,11 +1,11 @@
-import { ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
 import type { DeployInput, OperationOutcome, ReleaseSummary } from '../domain/operations';
-import type { DeployStarted } from '../domain/release';
+import type { DeployStarted, PreflightReport } from '../domain/release';
 import { DEFAULT_BOUNDS, describeTarget, type Target } from '../domain/target';
 import { changeActivities, probeActivities, recordActivities } from './activities';
 import { recordingCancellation } from './cancellation';
 import { fetchFailureLogs, messageOf } from './failure';
-import { CONTRACT_V2 } from './patches';
+import { CONTRACT_V2, FEWER_ACTIVITIES } from './patches';
 import { Progress } from './progress';
 import { recordSuccess } from './success';
 import { waitUntilHealthy, waitUntilReady } from './waiting';
@@ -22,10 +22,7 @@ export async function deploy(input: DeployInput): Promise<OperationOutcome> {
   const readyTimeout = input.readyTimeoutSeconds ?? (target.bounds ?? DEFAULT_BOUNDS).readySeconds;
   const change = changeActivities(target);
 
-  await progress.step('validate', () => probeActivities.validateTarget(target, version));
-  const preflight = await progress.step('preflight', () => probeActivities.preflight(target), (r) =>
-    r.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}`).join(', '),
-  );
+  const preflight = await checkTarget(target, version, progress);
   if (!preflight.ok) {
     const failed = preflight.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
     progress.fail('preflight', failed.join('; '));
@@ -78,6 +75,26 @@ export async function deploy(input: DeployInput): Promise<OperationOutcome> {
       rolledBackTo: null,
     };
   });
+}
+
+/** Validation and pre-flight: one activity since FEWER_ACTIVITIES, two steps of progress either way. */
+async function checkTarget(target: Target, version: string, progress: Progress): Promise<PreflightReport> {
+  const summary = (r: PreflightReport) => r.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}`).join(', ');
+  if (patched(FEWER_ACTIVITIES)) {
+    progress.start('validate');
+    const report = await progress.step('preflight', () => probeActivities.checkTarget(target, version), summary).catch((err: unknown) => {
+      // Which of the two failed: a config or version the worker refused is the validate step's.
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidTarget') {
+        progress.skip('preflight', 'not run: the target is invalid');
+        progress.fail('validate', err.cause.message);
+      }
+      throw err;
+    });
+    progress.done('validate');
+    return report;
+  }
+  await progress.step('validate', () => probeActivities.validateTarget(target, version));
+  return progress.step('preflight', () => probeActivities.preflight(target), summary);
 }
 
 /**

@@ -15,3 +15,8 @@ export const ASYNC_WAIT = 'async-wait';
 
 /** A deploy or rollback that fails by an error no step turned into an outcome records its end before failing. */
 export const RECORD_UNEXPECTED_FAILURE = 'record-unexpected-failure';
+
+/** Fewer activities per deploy (a bounded history, at most 60 events): validate and preflight run as one activity
+ * (checkTarget), and recording a successful release and its result is one activity (recordSucceeded), with the
+ * best-effort pruning of provider-side releases after it. */
+export const FEWER_ACTIVITIES = 'fewer-activities';

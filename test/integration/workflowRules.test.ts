@@ -17,6 +17,7 @@ import type { Target } from '../../domain/target';
 import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
 import { cleanup } from '../../workflows/cleanup';
 import { deploy } from '../../workflows/deploy';
+import { progressQuery } from '../../workflows/progress';
 import { deploymentEndedSignal } from '../../workflows/signals';
 import { CliError, EXIT } from '../../client/exitCodes';
 import { lockHolder } from '../../client/lock';
@@ -37,6 +38,8 @@ const V1 = { version: 'v1', artifact: { image: 'app:v1' }, recordedAt: '2026-01-
 
 /** How the stub provider behaves in one scenario. */
 interface Script {
+  /** checkTarget refuses the target (InvalidTarget). */
+  invalid?: boolean;
   readiness?: (started: DeployStarted) => 'ready' | 'pending';
   /** The provider deploys asynchronously: its deployments have an id (providerRef). */
   async?: boolean;
@@ -68,6 +71,10 @@ function stubActivities(): FraisierActivities {
   const stubs = {
     validateTarget: log('validateTarget', async () => undefined),
     preflight: log('preflight', async () => ({ ok: true, checks: [] })),
+    checkTarget: log('checkTarget', async () => {
+      if (script.invalid) throw ApplicationFailure.nonRetryable('version "v2" for shop/staging: not a tag', 'InvalidTarget');
+      return { ok: true, checks: [] };
+    }),
     recordStart: log('recordStart', async () => ({ current: V1 })),
     findRollbackRelease: log('findRollbackRelease', async () => ({ known: [] })),
     deployVersion: log('deployVersion', async (_t: Target, version: string) => {
@@ -106,6 +113,7 @@ function stubActivities(): FraisierActivities {
     }),
     recordRelease: log('recordRelease', async () => undefined),
     recordResult: log('recordResult', async () => undefined),
+    recordSucceeded: log('recordSucceeded', async () => undefined),
     findExpired: log('findExpired', async () => ({ items: [], full: false })),
     markCleaned: log('markCleaned', async () => undefined),
     reconcileRecords: log('reconcileRecords', async () => ['wf-stuck run r1: terminated']),
@@ -150,14 +158,28 @@ afterAll(async () => {
 });
 
 describe('deploy', () => {
-  it('after a success: records the release, prunes the provider side, then records the result', async () => {
+  it('after a success: records the release with its result in one activity, then prunes the provider side', async () => {
     script = {};
     calls.length = 0;
     const outcome = await (await startDeploy()).result();
     expect(outcome).toMatchObject({ status: 'succeeded', version: 'v2', previousVersion: 'v1' });
-    const tail = names().slice(-3);
-    expect(tail).toEqual(['recordRelease', 'pruneProviderReleases', 'recordResult']);
-    expect(calls.find((c) => c.name === 'validateTarget')?.args).toEqual([target, 'v2']);
+    expect(names()).toEqual(['checkTarget', 'recordStart', 'deployVersion', 'probeReadiness', 'probeHealth', 'recordSucceeded', 'pruneProviderReleases']);
+    expect(calls[0]?.args).toEqual([target, 'v2']);
+    expect(calls.find((c) => c.name === 'recordSucceeded')?.args).toEqual([target, { version: 'v2', artifact: { image: 'app:v2' } }, null]);
+  });
+
+  it('a target the worker refuses fails the validate step, and pre-flight is not run', async () => {
+    script = { invalid: true };
+    calls.length = 0;
+    const handle = await startDeploy();
+    const { cause } = await failureOf(handle.result());
+    expect((cause as { cause?: ApplicationFailure }).cause).toMatchObject({ type: 'InvalidTarget', message: expect.stringContaining('not a tag') });
+    expect(names()).toEqual(['checkTarget']); // non-retryable: tried once
+    const progress = await handle.query(progressQuery);
+    expect(progress.steps.slice(0, 2)).toEqual([
+      { name: 'validate', state: 'failed', detail: expect.stringContaining('not a tag') },
+      { name: 'preflight', state: 'skipped', detail: 'not run: the target is invalid' },
+    ]);
   });
 
   it('a failing prune never fails the deploy', async () => {
@@ -166,7 +188,7 @@ describe('deploy', () => {
     const outcome = await (await startDeploy()).result();
     expect(outcome.status).toBe('succeeded');
     expect(names().filter((n) => n === 'pruneProviderReleases')).toHaveLength(1); // non-retryable: tried once
-    expect(calls.at(-1)).toMatchObject({ name: 'recordResult', args: [{ status: 'succeeded' }] });
+    expect(names().at(-2)).toBe('recordSucceeded');
   });
 
   it('the automatic rollback waits for the previous release with the deploy\'s ready timeout, not 300 s', async () => {

@@ -50,8 +50,8 @@ export async function benchDeploys(env: Env): Promise<void> {
       `${ms(activityMs(b, 'probeReadiness'))} (${activityCount(b, 'probeReadiness')})`,
       `${ms(activityMs(b, 'probeHealth'))} (${activityCount(b, 'probeHealth')})`,
       ms(b.timersMs),
-      ms(activityMs(b, 'recordStart', 'recordRelease', 'recordResult')),
-      ms(activityMs(b, 'validateTarget', 'preflight')),
+      ms(activityMs(b, 'recordStart', 'recordRelease', 'recordResult', 'recordSucceeded')),
+      ms(activityMs(b, 'validateTarget', 'preflight', 'checkTarget')),
       ms(b.workflowTasksMs),
     ]);
   }
@@ -71,13 +71,13 @@ export async function benchDeploys(env: Env): Promise<void> {
     summary('deployVersion (docker compose up)', breakdowns.map((b) => activityMs(b, 'deployVersion'))),
     summary('readiness + health probes', breakdowns.map((b) => activityMs(b, 'probeReadiness', 'probeHealth'))),
     summary('timers (sleeps)', breakdowns.map((b) => b.timersMs)),
-    summary('validate + preflight', breakdowns.map((b) => activityMs(b, 'validateTarget', 'preflight'))),
-    summary('records activities', breakdowns.map((b) => activityMs(b, 'recordStart', 'recordRelease', 'recordResult'))),
+    summary('validate + preflight', breakdowns.map((b) => activityMs(b, 'validateTarget', 'preflight', 'checkTarget'))),
+    summary('records activities', breakdowns.map((b) => activityMs(b, 'recordStart', 'recordRelease', 'recordResult', 'recordSucceeded'))),
   ];
   if (wall.length > 1) statRows.push(summary('end to end, warm only (2..N)', wall.slice(1)));
   console.log();
   printTable(['ms', 'min', 'median', 'p95', 'max'], statRows);
-  const docker = breakdowns.map((b) => activityMs(b, 'deployVersion', 'probeReadiness', 'probeHealth', 'validateTarget', 'preflight'));
+  const docker = breakdowns.map((b) => activityMs(b, 'deployVersion', 'probeReadiness', 'probeHealth', 'validateTarget', 'preflight', 'checkTarget'));
   const share = docker.reduce((a, b) => a + b, 0) / wall.reduce((a, b) => a + b, 0);
   console.log(`  docker/provider activities (validate, preflight, deployVersion, probes) = ${(share * 100).toFixed(0)}% of the end-to-end time`);
 
