@@ -51,8 +51,16 @@ export interface CoolifyDouble {
   faults: Faults;
   log: LogEntry[];
   violations: Violation[];
+  /** Every webhook posted: the deployment, when, and the receiver's answer (0: no answer). */
+  webhooks: WebhookDelivery[];
   setWebhook(url: string | null): void;
   close(): Promise<void>;
+}
+
+export interface WebhookDelivery {
+  deploymentUuid: string;
+  at: number;
+  status: number;
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -131,6 +139,7 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
   const random = lottery(options.seed ?? 1);
   const faults: Faults = { errorRate: 0, rateLimitRate: 0, retryAfterSeconds: 1, delayMs: 0, webhook: 'on-time', webhookDelayMs: 2_000 };
   const log: LogEntry[] = [];
+  const webhooks: WebhookDelivery[] = [];
   const violations: Violation[] = [];
   let webhookUrl: string | null = null;
 
@@ -149,7 +158,11 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
       fqdn: d.app.fqdn,
     });
     const target = webhookUrl;
-    const post = () => fetch(target, { method: 'POST', headers: JSON_TYPE, body }).catch(() => undefined);
+    const post = () =>
+      fetch(target, { method: 'POST', headers: JSON_TYPE, body })
+        .then((r) => r.status)
+        .catch(() => 0)
+        .then((status) => void webhooks.push({ deploymentUuid: d.uuid, at: Date.now(), status }));
     const delay = faults.webhook === 'late' ? faults.webhookDelayMs : 0;
     setTimeout(() => {
       void post();
@@ -417,6 +430,7 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
     faults,
     log,
     violations,
+    webhooks,
     setWebhook: (u) => {
       webhookUrl = u;
     },

@@ -13,6 +13,7 @@ import { CoolifyHttpError, createCoolifyClient, type CoolifyClient } from '../..
 import { loadContract, type Contract } from '../coolifyDouble/contract';
 import { MAX_BUILDS_PER_SERVER } from '../coolifyDouble/model';
 import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';
+import { until } from '../support/until';
 
 const TOKEN = 'all-abilities';
 let contract: Contract;
@@ -21,13 +22,6 @@ let http: Agent;
 let client: CoolifyClient;
 
 const clientWith = (token: string) => createCoolifyClient({ baseUrl: double.url, token, http, timeoutMs: 5_000 });
-const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 beforeAll(async () => {
   contract = await loadContract();

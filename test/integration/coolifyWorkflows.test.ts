@@ -2,11 +2,9 @@
  * Coolify end to end, all real but Coolify itself: the Temporal dev server, a worker, PostgreSQL for the records,
  * fraisier's webhook receiver, the CLI as a user runs it, and the contract-validated Coolify double.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
@@ -23,17 +21,17 @@ import { createFraisierWorker } from '../../workers/worker';
 import { loadContract } from '../coolifyDouble/contract';
 import type { App } from '../coolifyDouble/model';
 import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';
-import { runCli } from '../support/cli';
+import { runCli, spawnCli } from '../support/cli';
 import { startDeployUnderLock } from '../support/deploys';
 import { saveHistory } from '../support/histories';
 import { startPostgresCluster } from '../support/postgres';
 import { waitForStep } from '../support/progress';
+import { spawnWorker, type SpawnedWorker } from '../support/workers';
+import { until } from '../support/until';
 
 Runtime.install({ logger: fraisierLogger('WARN') });
 
 const TOKEN = 'e2e-coolify-token';
-const TSX_CLI = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-const WORKER_MAIN = fileURLToPath(new URL('../../workers/main.ts', import.meta.url));
 const taskQueue = `coolify-e2e-${process.pid}`;
 let dir: string;
 let configFile: string;
@@ -187,6 +185,71 @@ describe('coolify, from the CLI', () => {
     }
   });
 
+  it('a webhook posted twice, one posted after the poll saw the end, and slow answers: every deploy ends once', async () => {
+    const lastDeployment = () => double.model.deployments.filter((x) => x.app === web).at(-1)?.uuid ?? '';
+    const deliveries = (uuid: string) => double.webhooks.filter((w) => w.deploymentUuid === uuid);
+    const signals = async (workflowId: string) =>
+      ((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    Object.assign(double.faults, { webhook: 'twice', delayMs: 300 });
+    try {
+      const twice = await deploy('prod', 'twice1');
+      expect(twice.code, twice.stderr).toBe(EXIT.ok);
+      const first = lastDeployment();
+      await until('both webhooks', () => deliveries(first).length === 2);
+      expect(deliveries(first).map((w) => w.status)).toEqual([202, 202]);
+
+      // Posted 4 s after the end: the poll (every 2 s at most) has seen it first; the late one changes nothing.
+      Object.assign(double.faults, { webhook: 'late', webhookDelayMs: 4_000 });
+      const late = await deploy('prod', 'late1');
+      expect(late.code, late.stderr).toBe(EXIT.ok);
+      const second = lastDeployment();
+      expect(deliveries(second)).toEqual([]);
+      const [recorded] = await records.history({ fraise: 'shop', environment: 'prod' }, 1);
+      await until('the late webhook', () => deliveries(second).length === 1, 10_000);
+      expect(deliveries(second)[0]?.status).toBe(202); // accepted: Coolify would post it again otherwise
+      const [after] = await records.history({ fraise: 'shop', environment: 'prod' }, 1);
+      expect(after).toEqual(recorded);
+      expect(after).toMatchObject({ version: 'late1', status: 'succeeded', providerRef: second });
+      expect(await signals(late.json<{ workflowId: string }>().workflowId)).toBe(0);
+      expect(deploysOf(web)).toBeGreaterThanOrEqual(2);
+      const rows = await records.history({ fraise: 'shop', environment: 'prod' }, 2);
+      expect(rows.map((r) => [r.version, r.providerRef])).toEqual([['late1', second], ['twice1', first]]);
+    } finally {
+      Object.assign(double.faults, { delayMs: 0 });
+    }
+  });
+
+  it('`fraisier webhooks serve`: prints the URL to give Coolify, signals the waiting deploy, stops on SIGTERM', async () => {
+    const bad = await runCli(['webhooks', 'serve', '--port', 'eighty'], env);
+    expect(bad.code).toBe(EXIT.badInput);
+    expect(bad.stderr).toMatch(/--port eighty: a port from 0 to 65535/);
+
+    const secret = 'cli-served-secret-0123456789';
+    const served = spawnCli(['webhooks', 'serve', '--port', '0'], { ...env, FRAISIER_WEBHOOK_SECRET: secret });
+    let stdout = '';
+    let stderr = '';
+    served.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    served.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await until('the webhook URL', () => /http:\/\/127\.0\.0\.1:\d+\S*/.test(stdout), 60_000);
+      const url = /http:\/\/127\.0\.0\.1:\d+\S*/.exec(stdout)?.[0] ?? '';
+      expect(url).toMatch(new RegExp(`/webhooks/coolify/${secret}$`));
+      double.setWebhook(url);
+      web.buildMs = 20_000; // 2 s at speed 10: the webhook comes before the first look after 1 s + 2 s
+      const r = await deploy('prod', `served${Date.now() % 100000}`);
+      expect(r.code, r.stderr).toBe(EXIT.ok);
+      const events = (await client.workflow.getHandle(r.json<{ workflowId: string }>().workflowId).fetchHistory()).events ?? [];
+      expect(events.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(1);
+      expect(stderr).toMatch(/webhook: deployment_success of [a-z0-9]+ -> signalled coolify:shop:prod/);
+      served.kill('SIGTERM');
+      expect((await served).exitCode).toBe(EXIT.ok);
+    } finally {
+      web.buildMs = 3_000;
+      double.setWebhook(receiver.url);
+      served.kill('SIGKILL');
+    }
+  });
+
   it('logs and provider-test; a token without the deploy ability: refused before anything changed, exit 2, naming it', async () => {
     const logs = await runCli(['logs', 'shop', 'prod', '--config', configFile], env);
     expect(logs.code, logs.stderr).toBe(EXIT.ok);
@@ -265,17 +328,10 @@ describe('coolify, a worker killed while it waits', () => {
     const app = double.model.addApp({ name: 'killed', buildMs: 80_000 }); // 8 s at speed 10
     const queue = `${taskQueue}-kill`;
     const workerEnv = { ...env, FRAISIER_TASK_QUEUE: queue, COOLIFY_API_TOKEN: TOKEN };
-    const spawnWorker = () => {
-      const child = spawn(process.execPath, [TSX_CLI, WORKER_MAIN], { env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-      return { child, output: () => out };
-    };
-    const first = spawnWorker();
-    let second: ReturnType<typeof spawnWorker> | undefined;
+    const first = spawnWorker(workerEnv);
+    let second: SpawnedWorker | undefined;
     try {
-      for (let i = 0; i < 1200 && !first.output().includes('worker on'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await first.ready(), first.output()).toBe(true);
       const target: Target = {
         fraise: 'killed',
         environment: 'prod',
@@ -288,22 +344,17 @@ describe('coolify, a worker killed while it waits', () => {
       const handle = await startDeployUnderLock(client, target, 'k1', 'kill-test', queue);
       expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
       await new Promise((r) => setTimeout(r, 1_000));
-      second = spawnWorker();
-      for (let i = 0; i < 1200 && !second.output().includes('worker on'); i++) await new Promise((r) => setTimeout(r, 100));
-      process.kill(-(first.child.pid as number), 'SIGKILL');
+      second = spawnWorker(workerEnv);
+      expect(await second.ready(), second.output()).toBe(true);
+      first.kill('SIGKILL');
       expect(await handle.result()).toMatchObject({ status: 'succeeded', version: 'k1' });
       expect(deploysOf(app)).toBe(1);
       expect(double.model.deployments.filter((d) => d.app === app)).toHaveLength(1);
       const attempts = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskStartedEventAttributes?.attempt ?? []);
       expect(attempts.filter((a) => a > 1)).toEqual([2]);
     } finally {
-      for (const w of [first, second]) {
-        try {
-          if (w) process.kill(-(w.child.pid as number), 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
+      first.kill();
+      second?.kill();
     }
   });
 });

@@ -2,12 +2,10 @@
  * End to end, all real: the temporal dev server, a worker running our workflows, dockerd with Compose,
  * PostgreSQL for the records, and the `fraisier` CLI run as a user runs it.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 // @temporalio/proto is CommonJS: its namespaces come through the default export under ESM.
@@ -36,12 +34,11 @@ import { waitForStep } from '../support/progress';
 import { ensureDockerd } from '../support/dockerd';
 import { saveHistory } from '../support/histories';
 import { startPostgresCluster } from '../support/postgres';
+import { spawnWorker } from '../support/workers';
 
 Runtime.install({ logger: fraisierLogger('WARN') });
 
 const suffix = `${process.pid}`;
-const TSX_CLI = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-const WORKER_MAIN = fileURLToPath(new URL('../../workers/main.ts', import.meta.url));
 const image = `fraisier-e2e-${suffix}`;
 const project = `fraisier-e2e-${suffix}`;
 const taskQueue = `e2e-${suffix}`;
@@ -401,17 +398,9 @@ describe('a worker crash', () => {
   it('loses nothing: the step a killed worker was running starts again on another worker, recorded once', async () => {
     const crashQueue = `${taskQueue}-crash`;
     const workerEnv = { ...env, FRAISIER_TASK_QUEUE: crashQueue };
-    const spawnWorker = () => {
-      const child = spawn(process.execPath, [TSX_CLI, WORKER_MAIN], { env: workerEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      let out = '';
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-      return { child, output: () => out };
-    };
-    const workers = [spawnWorker(), spawnWorker()];
+    const workers = [spawnWorker(workerEnv), spawnWorker(workerEnv)];
     try {
-      for (let i = 0; i < 1200 && !workers.every((w) => w.output().includes('worker on')); i++) await new Promise((r) => setTimeout(r, 100));
-      for (const w of workers) expect(w.output()).toContain('worker on');
+      for (const w of workers) expect(await w.ready(), w.output()).toBe(true);
       const config = await loadConfig(configFile);
       const target = resolveTarget(config, 'shop', 'staging');
       const handle = await startDeployUnderLock(client, target, 'v1', 'crash-test', crashQueue);
@@ -427,7 +416,7 @@ describe('a worker crash', () => {
       expect(identity, 'the deploy step was never seen running').not.toBe('');
       const victim = workers.find((w) => processGroupOf(Number(identity.split('@')[0])) === w.child.pid);
       expect(victim, `no spawned worker is ${identity}`).toBeDefined();
-      process.kill(-(victim?.child.pid as number), 'SIGKILL');
+      victim?.kill('SIGKILL');
       const killedAt = Date.now();
 
       // Nobody unlocks anything: the lock is still held by the same run, which resumes on the other worker.
@@ -449,13 +438,7 @@ describe('a worker crash', () => {
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ status: 'succeeded', requestedBy: 'crash-test' });
     } finally {
-      for (const w of workers) {
-        try {
-          process.kill(-(w.child.pid as number), 'SIGTERM');
-        } catch {
-          // already gone (the one killed)
-        }
-      }
+      for (const w of workers) w.kill();
     }
   });
 });

@@ -27,3 +27,8 @@ export async function runCli(args: readonly string[], env: Record<string, string
     },
   };
 }
+
+/** Starts the real `fraisier` CLI for a command that runs until stopped (`webhooks serve`); the caller kills it. */
+export function spawnCli(args: readonly string[], env: Record<string, string>) {
+  return execa(process.execPath, [BIN, ...args], { env, reject: false, stdin: 'ignore', buffer: true });
+}
