@@ -67,6 +67,11 @@ export function createProviderActivities(d: ProviderCallDeps & { records: Record
       return noteProviderRef(await withProvider(d, target, (p, ctx) => p.deploy(ctx, version)));
     },
 
+    /** Starts a stopped target again on its recorded release (null: none recorded). */
+    async startTarget(target: Target, current: ReleaseData | null): Promise<DeployStarted> {
+      return withProvider(d, target, (p, ctx) => p.start(ctx, current));
+    },
+
     async rollbackRelease(target: Target, release: ReleaseData): Promise<DeployStarted> {
       return noteProviderRef(await withProvider(d, target, (p, ctx) => p.rollback(ctx, release)));
     },

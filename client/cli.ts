@@ -3,7 +3,7 @@ import type { OperationOutcome } from '../domain/operations';
 import { suggest } from '../domain/suggest';
 import { EXIT } from './exitCodes';
 import { reportError } from './errorReport';
-import { runCleanup, runDeploy, runRollback, type StartResult } from './commands/operations';
+import { runCleanup, runDeploy, runPower, runRollback, type StartResult } from './commands/operations';
 import { runHistory, runLogs, runProviderInfo, runProviders, runProviderTest, runStatus } from './commands/reads';
 import { runWebhooksServe } from './commands/webhooks';
 
@@ -83,6 +83,22 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
     const out = output(Boolean(opts.json));
     finishOperation(out, await runRollback(out, fraise, environment, opts));
   });
+
+  for (const action of ['stop', 'start'] as const) {
+    const command = program
+      .command(action)
+      .description(
+        action === 'stop'
+          ? 'stop a target (its release stays recorded; `fraisier start` brings it back)'
+          : 'start a stopped target again on its recorded release, and wait until it is up and healthy',
+      )
+      .argument('<fraise>')
+      .argument('<environment>');
+    addLockOptions(command, action).action(async (fraise: string, environment: string, opts: LockCliOptions) => {
+      const out = output(Boolean(opts.json));
+      finishOperation(out, await runPower(out, action, fraise, environment, opts));
+    });
+  }
 
   program
     .command('status')

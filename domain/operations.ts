@@ -23,10 +23,19 @@ export interface RollbackInput {
   readyTimeoutSeconds?: number;
 }
 
+/** Stops a target, or starts it again on its recorded release (fraisier stop / fraisier start). */
+export interface PowerInput {
+  target: Target;
+  action: 'start' | 'stop';
+  requestedBy: string;
+  /** Bound on waiting for a started target to come up (default: the target's bounds). */
+  readyTimeoutSeconds?: number;
+}
+
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'terminated' | 'timed_out';
 
 export interface OperationOutcome {
-  operation: 'deploy' | 'rollback';
+  operation: 'deploy' | 'rollback' | 'start' | 'stop';
   status: 'succeeded' | 'failed' | 'rolled_back';
   version: string;
   previousVersion: string | null;

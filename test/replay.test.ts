@@ -15,6 +15,8 @@ const CURRENT = [
   'deploy-rolled-back',
   'deploy-cancelled',
   'rollback-succeeded',
+  'power-stop',
+  'power-start',
   'cleanup',
   'cleanup-target',
   'inspect-status',
@@ -28,7 +30,7 @@ const BEFORE_FEWER_ACTIVITIES = ['deploy-succeeded', 'deploy-rolled-back', 'depl
 const REQUIRED = [
   ...CURRENT,
   ...COOLIFY,
-  ...CURRENT.map((name) => `before-contract-v2--${name}`),
+  ...CURRENT.filter((name) => !name.startsWith('power-')).map((name) => `before-contract-v2--${name}`),
   ...BEFORE_FEWER_ACTIVITIES.map((name) => `before-fewer-activities--${name}`),
 ];
 

@@ -10,6 +10,7 @@ import { DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker'
 export const EXPECTED_FAILURE_TYPES: ReadonlySet<string> = new Set([
   'DeployFailed',
   'RollbackFailed',
+  'StartFailed',
   'PreflightFailed',
   'NoRelease',
   'InvalidTarget',

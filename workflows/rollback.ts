@@ -24,7 +24,7 @@ export async function rollback(input: RollbackInput): Promise<OperationOutcome> 
   );
   const release = found.release;
   if (!release) {
-    const wanted = toVersion === null ? 'a previous release' : `a release of ${toVersion}`;
+    const wanted = toVersion === null ? 'previous release' : `release of ${toVersion}`;
     const known = found.known.length > 0 ? `recorded versions: ${found.known.join(', ')}` : 'no release is recorded yet: deploy first';
     progress.fail('find-release', `no ${wanted}`);
     throw ApplicationFailure.nonRetryable(`cannot roll back ${describeTarget(target)}: found no ${wanted}; ${known}`, 'NoRelease');

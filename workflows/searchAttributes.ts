@@ -10,7 +10,7 @@ export const FRAISE_OPERATION = defineSearchAttributeKey('FraiseOperation', Sear
 
 export const ALL_SEARCH_ATTRIBUTE_KEYS = [FRAISE_NAME, FRAISE_ENVIRONMENT, FRAISE_PROVIDER, FRAISE_VERSION, FRAISE_OPERATION];
 
-export type OperationName = 'deploy' | 'rollback' | 'cleanup' | 'cleanup-target' | 'inspect';
+export type OperationName = 'deploy' | 'rollback' | 'start' | 'stop' | 'cleanup' | 'cleanup-target' | 'inspect';
 
 export function operationSearchAttributes(
   target: TargetKey,

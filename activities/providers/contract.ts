@@ -60,7 +60,13 @@ export interface Provider<C> {
   cancel(ctx: ProviderContext<C>, started: DeployStarted | null): Promise<CancelReport>;
   /** Removes the provider's copies of releases (old images, release dirs) that are not in `keep`. Never one in `keep`. */
   prune(ctx: ProviderContext<C>, keep: ReleaseData[]): Promise<PruneReport>;
+  /** Stops the service, and returns once it has stopped (asynchronous providers are waited for). Idempotent. */
   stop(ctx: ProviderContext<C>): Promise<void>;
+  /**
+   * Starts again what stop stopped: `current` is the recorded release (null when none is). Returns like deploy:
+   * the workflow then waits for readiness and health. Asynchronous providers return their deployment id.
+   */
+  start(ctx: ProviderContext<C>, current: ReleaseData | null): Promise<DeployStarted>;
   /** Removes what was deployed (containers, app, release dirs); used by cleanup. Idempotent. */
   remove(ctx: ProviderContext<C>): Promise<void>;
 }

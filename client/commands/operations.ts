@@ -4,6 +4,7 @@ import type { CleanupSummary, OperationOutcome } from '../../domain/operations';
 import type { Target } from '../../domain/target';
 import { cleanup } from '../../workflows/cleanup';
 import { deploy } from '../../workflows/deploy';
+import { power } from '../../workflows/power';
 import { rollback } from '../../workflows/rollback';
 import { operationSearchAttributes } from '../../workflows/searchAttributes';
 import type { DeployCliOptions, LockCliOptions, Output, RollbackCliOptions } from '../cli';
@@ -27,19 +28,22 @@ export interface StartResult<T> {
 /** Workflow failures that come before any change on the target: exit code 2, like bad input caught by the CLI. */
 const REFUSED_BEFORE_CHANGE = new Set(['PreflightFailed', 'InvalidTarget']);
 
-type OperationHandle = WorkflowHandleWithFirstExecutionRunId<typeof deploy> | WorkflowHandleWithFirstExecutionRunId<typeof rollback>;
+type OperationHandle =
+  | WorkflowHandleWithFirstExecutionRunId<typeof deploy>
+  | WorkflowHandleWithFirstExecutionRunId<typeof rollback>
+  | WorkflowHandleWithFirstExecutionRunId<typeof power>;
 
 async function runLocked(
   out: Output,
-  operation: 'deploy' | 'rollback',
+  operation: OperationOutcome['operation'],
   target: Target,
-  /** Null when the workflow finds the version itself (a rollback to the previous release). */
+  /** Null when the workflow finds the version itself (a rollback to the previous release, a start). */
   version: string | null,
   start: (client: Client, options: LockedStartOptions) => Promise<OperationHandle>,
   opts: LockCliOptions,
   requestedBy: string,
 ): Promise<StartResult<OperationOutcome>> {
-  const shownVersion = version ?? 'previous release';
+  const shownVersion = version ?? (operation === 'rollback' ? 'previous release' : 'recorded release');
   const waitLockMs = durationSeconds(opts.waitLockTimeout, '--wait-lock-timeout') * 1000;
   const temporal = await connectTemporal();
   try {
@@ -55,13 +59,14 @@ async function runLocked(
     });
     const runId = handle.firstExecutionRunId;
     const uiUrl = workflowUiUrl(temporal.settings.namespace, handle.workflowId, runId);
-    out.info(`${operation} of ${shownVersion} to ${target.fraise}/${target.environment} started`);
+    const what = operation === 'deploy' || operation === 'rollback' ? `${operation} of ${shownVersion} to` : operation;
+    out.info(`${what} ${target.fraise}/${target.environment} started`);
     out.info(`  workflow ${handle.workflowId} (run ${runId})`);
     out.info(`  ${uiUrl}`);
     const base = { workflowId: handle.workflowId, runId, uiUrl };
     if (!opts.wait) return { ...base, exitCode: EXIT.ok };
     try {
-      const outcome: OperationOutcome = await followToEnd<typeof deploy | typeof rollback>(handle, (line) => out.progress(line));
+      const outcome: OperationOutcome = await followToEnd<typeof deploy | typeof rollback | typeof power>(handle, (line) => out.progress(line));
       out.info(outcome.detail + (outcome.url ? ` (${outcome.url})` : ''));
       return { ...base, exitCode: EXIT.ok, outcome };
     } catch (err) {
@@ -103,6 +108,22 @@ export async function runRollback(out: Output, fraise: string, environment: stri
   const requestedBy = opts.requestedBy ?? defaultRequester();
   const input = { target, toVersion, requestedBy, ...ready };
   return runLocked(out, 'rollback', target, toVersion, (client, o) => client.workflow.start(rollback, { ...o, args: [input] }), opts, requestedBy);
+}
+
+/** `fraisier stop` / `fraisier start`: under the target's lock, like a deploy. */
+export async function runPower(
+  out: Output,
+  action: 'start' | 'stop',
+  fraise: string,
+  environment: string,
+  opts: LockCliOptions,
+): Promise<StartResult<OperationOutcome>> {
+  const ready = readyTimeout(opts);
+  const target = await loadTarget(opts.config, fraise, environment);
+  requireAvailable(target);
+  const requestedBy = opts.requestedBy ?? defaultRequester();
+  const input = { target, action, requestedBy, ...ready };
+  return runLocked(out, action, target, null, (client, o) => client.workflow.start(power, { ...o, args: [input] }), opts, requestedBy);
 }
 
 export async function runCleanup(out: Output, opts: { olderThan: string; dryRun?: boolean; json?: boolean }): Promise<number> {

@@ -147,6 +147,21 @@ describe('coolify, from the CLI', () => {
     expect(web.currentTag).toBe('v1');
   });
 
+  it('stops the application (waiting until Coolify has), then starts it again through a Coolify deployment', async () => {
+    const stop = await runCli(['stop', 'shop', 'prod', '--config', configFile, '--json'], env);
+    expect(stop.code, stop.stderr).toBe(EXIT.ok);
+    expect(stop.json<{ outcome: unknown }>().outcome).toMatchObject({ operation: 'stop', status: 'succeeded', version: 'v1' });
+    expect(web.status).toMatch(/^exited/);
+    const before = double.model.deployments.filter((d) => d.app === web).length;
+    const start = await runCli(['start', 'shop', 'prod', '--config', configFile, '--json'], env);
+    expect(start.code, start.stderr).toBe(EXIT.ok);
+    expect(start.json<{ outcome: unknown }>().outcome).toMatchObject({ operation: 'start', status: 'succeeded', version: 'v1' });
+    expect(web.status).toMatch(/^running/);
+    expect(double.log.filter((l) => l.operationId === 'start-application-by-uuid' && l.path.includes(web.uuid))).toHaveLength(1);
+    expect(double.model.deployments.filter((d) => d.app === web)).toHaveLength(before + 1);
+    expect(web.currentTag).toBe('v1');
+  });
+
   it('cancelled mid-build: the Coolify deployment is cancelled and the record ended', async () => {
     web.buildMs = 600_000;
     try {

@@ -12,11 +12,12 @@ import { fraisierLogger } from '../../workers/logger';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FraisierActivities } from '../../activities/index';
 import type { DeployInput, OperationOutcome } from '../../domain/operations';
-import type { DeployStarted } from '../../domain/release';
+import type { DeployStarted, ReleaseData } from '../../domain/release';
 import type { Target } from '../../domain/target';
 import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
 import { cleanup } from '../../workflows/cleanup';
 import { deploy } from '../../workflows/deploy';
+import { power } from '../../workflows/power';
 import { progressQuery } from '../../workflows/progress';
 import { deploymentEndedSignal } from '../../workflows/signals';
 import { CliError, EXIT } from '../../client/exitCodes';
@@ -38,6 +39,8 @@ const V1 = { version: 'v1', artifact: { image: 'app:v1' }, recordedAt: '2026-01-
 
 /** How the stub provider behaves in one scenario. */
 interface Script {
+  /** findRollbackRelease finds v1 recorded as the current release. */
+  recorded?: boolean;
   /** checkTarget refuses the target (InvalidTarget). */
   invalid?: boolean;
   readiness?: (started: DeployStarted) => 'ready' | 'pending';
@@ -76,7 +79,7 @@ function stubActivities(): FraisierActivities {
       return { ok: true, checks: [] };
     }),
     recordStart: log('recordStart', async () => ({ current: V1 })),
-    findRollbackRelease: log('findRollbackRelease', async () => ({ known: [] })),
+    findRollbackRelease: log('findRollbackRelease', async () => (script.recorded ? { current: V1, known: ['v1'] } : { known: [] })),
     deployVersion: log('deployVersion', async (_t: Target, version: string) => {
       // Heartbeats carry the cancellation to the activity; sleep then rejects.
       for (let i = 0; script.deployBlocks && i < 240; i++) {
@@ -105,6 +108,7 @@ function stubActivities(): FraisierActivities {
     fetchLogs: log('fetchLogs', async () => 'the logs'),
     fetchStatus: log('fetchStatus', async () => ({ state: 'running' as const, detail: 'up' })),
     stopTarget: log('stopTarget', async () => undefined),
+    startTarget: log('startTarget', async (_t: Target, current: ReleaseData | null) => started(current?.version ?? 'unknown')),
     removeTarget: log('removeTarget', async () => undefined),
     cancelOperation: log('cancelOperation', async () => ({ cancelled: true, detail: 'the queued build was cancelled' })),
     pruneProviderReleases: log('pruneProviderReleases', async () => {
@@ -273,6 +277,52 @@ describe('waiting for an asynchronous deployment', () => {
     // The looking activity was asked to stop (each time a hint came), then confirmed with a quick probe.
     const events = (await handle.fetchHistory()).events ?? [];
     expect(events.filter((e) => e.activityTaskCancelRequestedEventAttributes).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('stop and start', () => {
+  const startPower = (action: 'start' | 'stop') =>
+    client.workflow.start(power, {
+      workflowId: `rules-${randomUUID()}`,
+      taskQueue,
+      args: [{ target, action, requestedBy: 'rules', readyTimeoutSeconds: 2 }],
+      workflowExecutionTimeout: '1 minute',
+    });
+
+  it('stop: stops the target, says which release it was on, records nothing', async () => {
+    script = { recorded: true };
+    calls.length = 0;
+    const outcome = await (await startPower('stop')).result();
+    expect(outcome).toMatchObject({ operation: 'stop', status: 'succeeded', version: 'v1' });
+    expect(names()).toEqual(['validateTarget', 'findRollbackRelease', 'stopTarget']);
+  });
+
+  it('start: starts the recorded release, then waits until it is ready and healthy', async () => {
+    script = { recorded: true };
+    calls.length = 0;
+    const outcome = await (await startPower('start')).result();
+    expect(outcome).toMatchObject({ operation: 'start', status: 'succeeded', version: 'v1', detail: expect.stringContaining('running again on v1') });
+    expect(names()).toEqual(['validateTarget', 'findRollbackRelease', 'startTarget', 'probeReadiness', 'probeHealth']);
+    expect(calls.find((c) => c.name === 'startTarget')?.args[1]).toMatchObject({ version: 'v1' });
+  });
+
+  it('start: an unhealthy target fails the operation, with its logs, and nothing is rolled back', async () => {
+    script = { recorded: true, healthy: false };
+    calls.length = 0;
+    const { cause, outcome } = await failureOf((await startPower('start')).result());
+    expect((cause as ApplicationFailure).type).toBe('StartFailed');
+    expect(outcome).toMatchObject({ operation: 'start', status: 'failed', logs: 'the logs', detail: expect.stringMatching(/^health check failed/) });
+    expect(names()).not.toContain('rollbackRelease');
+  });
+
+  it('start cancelled while the provider builds: its deployment is cancelled', async () => {
+    script = { recorded: true, async: true, readiness: () => 'pending' };
+    calls.length = 0;
+    const handle = await startPower('start');
+    expect(await waitForStep(handle, ['wait-ready'])).toBe('wait-ready');
+    await handle.cancel();
+    await failureOf(handle.result());
+    expect(calls.find((c) => c.name === 'cancelOperation')?.args[1]).toMatchObject({ providerRef: 'dep-v1' });
   });
 });
 

@@ -221,7 +221,27 @@ describe('deploy, automatic rollback, manual rollback', () => {
 
     const none = await runCli(['rollback', 'shop', 'staging', '--to', 'v9', '--config', configFile], env);
     expect(none.code).toBe(EXIT.failed);
-    expect(none.stdout).toMatch(/found no a release of v9; recorded versions: .*v1/);
+    expect(none.stdout).toMatch(/found no release of v9; recorded versions: .*v1/);
+  });
+
+  it('stops the target and starts it again on its recorded release, under the lock, recording no release', async () => {
+    const key = { fraise: 'shop', environment: 'staging', provider: 'docker_compose' };
+    const before = await records.history(key, 50);
+    const stop = await runCli(['stop', 'shop', 'staging', '--config', configFile, '--json'], env);
+    expect(stop.code, stop.stderr).toBe(EXIT.ok);
+    expect(stop.json<{ outcome: unknown }>().outcome).toMatchObject({ operation: 'stop', status: 'succeeded', version: 'v2' });
+    await expect(fetchBody(appPort)).rejects.toThrow();
+    const stopped = await runCli(['status', 'shop', 'staging', '--config', configFile, '--json'], env);
+    expect(stopped.json<{ live: { state: string } }>().live.state).toBe('stopped');
+    await saveHistory(client, stop.json<{ workflowId: string }>().workflowId, 'power-stop');
+
+    const start = await runCli(['start', 'shop', 'staging', '--config', configFile], env);
+    expect(start.code, start.stderr).toBe(EXIT.ok);
+    expect(start.stdout).toContain('is running again on v2');
+    expect(start.stderr).toContain('health-check');
+    expect(await fetchBody(appPort)).toBe('v2');
+    await saveHistory(client, lockWorkflowId(key), 'power-start');
+    expect(await records.history(key, 50)).toEqual(before);
   });
 
   it('shows status and history, as text and JSON', async () => {

@@ -39,6 +39,7 @@ describe('compose command builders', () => {
     expect(cmd.ps(v1, 'web').argv).toEqual([...base, 'ps', '-a', '-q', 'web']);
     expect(cmd.logs(v1, 'web', 50).argv).toEqual([...base, 'logs', '--no-color', '--tail', '50', 'web']);
     expect(cmd.stop(v1, 'web').argv).toEqual([...base, 'stop', 'web']);
+    expect(cmd.start(v1, 'web').argv).toEqual([...base, 'start', 'web']);
     expect(cmd.rm(v1, 'web').argv).toEqual([...base, 'rm', '-f', '-s', 'web']);
     expect(cmd.rm(v2, 'web').argv.slice(-4)).toEqual(['rm', '-f', '-s', 'web']);
     expect(cmd.composeVersion('v2').argv).toEqual(['docker', 'compose', 'version']);
@@ -74,6 +75,8 @@ describe('compose command builders', () => {
   it.each(['-v', '--all', 'web;id', 'web app', '$(id)', '', 'web\n'])('refuses the service name %j', (svc) => {
     expect(() => cmd.up(v1, svc)).toThrow(/refusing/);
     expect(() => cmd.rm(v1, svc)).toThrow(/refusing/);
+    expect(() => cmd.start(v1, svc)).toThrow(/refusing/);
+    expect(() => cmd.stop(v1, svc)).toThrow(/refusing/);
     expect(() => cmd.logs(v1, svc, 10)).toThrow(/refusing/);
   });
 

@@ -270,6 +270,19 @@ export function createCoolifyProvider(deps: ProviderDeps): Provider<CoolifyConfi
       await waitFor(ctx, `stopping ${uuid}`, async () => !(((await api.getApplication(uuid)).status ?? '').startsWith('running')));
     },
 
+    async start(ctx, current) {
+      const api = clientFor(ctx);
+      const uuid = await applicationUuid(ctx, api);
+      const app = await api.getApplication(uuid);
+      const version = current?.version ?? app.docker_registry_image_tag ?? 'unknown';
+      // A start retried after a lost answer follows the deployment the first one queued, instead of queueing another.
+      const pending = (await api.listApplicationDeployments(uuid, 10)).find((d) => PENDING.has(d.status ?? ''));
+      const deployment = pending?.deployment_uuid ?? (await api.start(uuid));
+      if (!deployment) throw new Error(`Coolify queued no deployment to start ${uuid}`);
+      ctx.log(`Coolify start of ${uuid}: deployment ${deployment}${pending ? ' (already queued)' : ''}`);
+      return started(version, deployment, app, uuid, ctx);
+    },
+
     async remove(ctx) {
       const api = clientFor(ctx);
       const uuid = await applicationUuid(ctx, api);

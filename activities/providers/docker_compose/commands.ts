@@ -114,6 +114,11 @@ export function logs(inv: ComposeInvocation, service: string, tail: number): Com
   return composeCommand(inv, ['logs', '--no-color', '--tail', String(tail), check(service, SERVICE, 'service')], TIMEOUTS.logs);
 }
 
+/** Starts the service's existing containers again (after stop); fails when it has none. */
+export function start(inv: ComposeInvocation, service: string): CommandSpec {
+  return composeCommand(inv, ['start', check(service, SERVICE, 'service')], TIMEOUTS.up);
+}
+
 export function stop(inv: ComposeInvocation, service: string): CommandSpec {
   return composeCommand(inv, ['stop', check(service, SERVICE, 'service')], TIMEOUTS.stop);
 }

@@ -198,6 +198,19 @@ export function createDockerComposeProvider(deps: ProviderDeps, options: DockerC
       if (r.exitCode !== 0) throw failure(`stopping "${setup.service}"`, r);
     },
 
+    async start(ctx, current) {
+      const { setup, inv } = await prepare(ctx);
+      if (!(await docker.findContainer(ctx, setup, inv))) {
+        throw new ProviderInputError(`service "${setup.service}" has no container to start (removed?): deploy a version instead`);
+      }
+      const r = await ctx.run(cmd.start(inv, setup.service));
+      if (r.exitCode !== 0) throw failure(`starting "${setup.service}" again`, r);
+      const u = url(ctx);
+      // Readiness then checks that the container runs the recorded release's image.
+      const release = current ?? { version: 'unknown', artifact: {} };
+      return { version: release.version, release, ...(u ? { url: u } : {}) };
+    },
+
     async remove(ctx) {
       const setup = resolveSetup(ctx);
       const compose = await docker.cli(ctx);
