@@ -27,6 +27,11 @@ interface AwaitState {
   detail: string;
 }
 
+function isAwaitState(value: unknown): value is AwaitState {
+  const v = value as Partial<AwaitState> | null | undefined;
+  return typeof v?.since === 'number' && typeof v.looks === 'number' && typeof v.pauseMs === 'number' && v.pauseMs > 0 && typeof v.detail === 'string';
+}
+
 /** Versions the workflows must never hand a provider: the one rule, narrowed by the provider. Null when fine. */
 export function versionProblem(target: Target, version: string): string | null {
   const general = validateVersion(version);
@@ -88,10 +93,12 @@ export function createProviderActivities(d: ProviderCallDeps & { records: Record
      */
     async awaitRelease(target: Target, started: DeployStarted, timeoutSeconds: number, maxPauseSeconds: number): Promise<Readiness> {
       const activity = Context.current();
-      const resumed = activity.info.heartbeatDetails as AwaitState | undefined;
-      const state: AwaitState = resumed ?? { since: Date.now(), looks: 0, pauseMs: 1_000, detail: '' };
+      const state: AwaitState = isAwaitState(activity.info.heartbeatDetails)
+        ? activity.info.heartbeatDetails
+        : { since: Date.now(), looks: 0, pauseMs: 1_000, detail: '' };
       for (;;) {
-        const readiness = await withProvider(d, target, (p, ctx) => p.readiness(ctx, started));
+        // Heartbeats carry the wait's state, during a look too, so that a retry always resumes the wait.
+        const readiness = await withProvider(d, target, (p, ctx) => p.readiness(ctx, started), () => state);
         state.looks += 1;
         state.detail = readiness.detail;
         if (readiness.state !== 'pending') return readiness;

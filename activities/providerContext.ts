@@ -75,16 +75,32 @@ export interface ProviderCallDeps {
   defaultCommandTimeoutMs: number;
 }
 
+/** What a provider call heartbeats: its last progress line, and what a retry may resume from. */
+export interface ProviderBeat {
+  message: string;
+  checkpoint?: unknown;
+}
+
+/** The checkpoint of the previous attempt's heartbeats, when they were a provider call's. */
+export function resumedCheckpoint(details: unknown): unknown {
+  return typeof details === 'object' && details !== null && 'message' in details ? (details as ProviderBeat).checkpoint : undefined;
+}
+
 export async function withProvider<T>(
   d: ProviderCallDeps,
   target: Target,
   body: (provider: AnyProvider, ctx: ProviderContext<Record<string, unknown>>) => Promise<T>,
+  /** Heartbeat details of an activity that keeps its own (awaitRelease), instead of the call's ProviderBeat. */
+  ownDetails?: () => unknown,
 ): Promise<T> {
   const activity = Context.current();
   const deadline = activityDeadline(activity.info, Date.now());
   let lastMessage = '';
+  const resumed = ownDetails ? undefined : resumedCheckpoint(activity.info.heartbeatDetails);
+  let checkpoint = resumed;
+  const details = ownDetails ?? ((): ProviderBeat => ({ message: lastMessage, ...(checkpoint === undefined ? {} : { checkpoint }) }));
   const key: TargetKey = { fraise: target.fraise, environment: target.environment, provider: target.provider };
-  const beat = setInterval(() => activity.heartbeat(lastMessage), HEARTBEAT_EVERY_MS);
+  const beat = setInterval(() => activity.heartbeat(details()), HEARTBEAT_EVERY_MS);
   try {
     const { provider, config } = await d.providers.prepare(target);
     const ctx: ProviderContext<Record<string, unknown>> = {
@@ -95,7 +111,12 @@ export async function withProvider<T>(
       log: (message) => {
         lastMessage = message;
         activity.log.info(message);
-        activity.heartbeat(message);
+        activity.heartbeat(details());
+      },
+      resumed,
+      checkpoint: (value) => {
+        checkpoint = value;
+        activity.heartbeat(details());
       },
       run: (command) => d.deps.run(boundedCommand(command, deadline, Date.now(), d.defaultCommandTimeoutMs), { signal: activity.cancellationSignal }),
       state: {

@@ -18,12 +18,12 @@ export const recordActivities = proxyActivities<FraisierActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
-/** One quick look at the provider (validate, preflight, a probe, logs, status). */
+/** One quick look at the provider (validate, preflight, a probe, logs, status): a passing fault is retried, up to 8 attempts within 3 minutes. */
 export const probeActivities = proxyActivities<FraisierActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 minutes',
   heartbeatTimeout: HEARTBEAT_TIMEOUT,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /**

@@ -37,6 +37,10 @@ export interface ProviderContext<C> {
   /** Runs a command, its timeout cut to the activity's remaining time, cancelled with the activity. */
   run(command: CommandSpec): Promise<CommandResult>;
   state: TargetState;
+  /** What the previous attempt of this activity saved with `checkpoint` (undefined on a first attempt). */
+  resumed: unknown;
+  /** Saves how far this call got (sent with its heartbeats, plain JSON): a retry after a fault resumes from it. */
+  checkpoint(value: unknown): void;
 }
 
 export interface Provider<C> {

@@ -20,9 +20,9 @@ let http: Agent;
 let provider: Provider<CoolifyConfig>;
 const TOKEN = 'provider-token';
 
-function ctxFor(config: Record<string, unknown>, state = memoryState()) {
+function ctxFor(config: Record<string, unknown>, state = memoryState(), attempt: { resumed?: unknown; checkpoint?: (value: unknown) => void } = {}) {
   const target: Target = { fraise: 'web', environment: 'prod', provider: 'coolify', config: { coolify_url: double.url, ...config }, retain: 5 };
-  return providerContext<CoolifyConfig>(target, createCommandRunner(), { state });
+  return providerContext<CoolifyConfig>(target, createCommandRunner(), { state, ...attempt });
 }
 
 async function settle(ctx: ReturnType<typeof ctxFor>, s: DeployStarted, ms = 15_000): Promise<Readiness> {
@@ -168,6 +168,52 @@ describe('coolify provider', () => {
     await provider.remove(ctx);
     expect(double.model.apps.has(app.uuid)).toBe(false);
     await provider.remove(ctx); // idempotent
+  });
+
+  it('a deploy retried after a fault resumes: the version is not applied twice, a queued deployment not queued again', async () => {
+    const app = double.model.addApp({ name: 'redeploy', imageTag: 'v0' });
+    const saved: unknown[] = [];
+    const first = await provider.deploy(ctxFor({ application_uuid: app.uuid }, memoryState(), { checkpoint: (v) => saved.push(v) }), 'v1');
+    expect(saved).toEqual([
+      { uuid: app.uuid, version: 'v1', applied: true },
+      { uuid: app.uuid, version: 'v1', applied: true, deployment: first.providerRef },
+    ]);
+    const ops = (from: number) => double.log.slice(from).map((l) => l.operationId);
+
+    // Died after applying the version: the retry only queues.
+    let from = double.log.length;
+    const second = await provider.deploy(ctxFor({ application_uuid: app.uuid }, memoryState(), { resumed: saved[0] }), 'v1');
+    expect(ops(from)).not.toContain('update-application-by-uuid');
+    expect(ops(from).filter((o) => o === 'deploy-by-tag-or-uuid')).toHaveLength(1);
+    expect(second.providerRef).toBe(first.providerRef); // Coolify's dedupe: the same build, followed
+
+    // Died after queueing: the retry queues nothing.
+    from = double.log.length;
+    const third = await provider.deploy(ctxFor({ application_uuid: app.uuid }, memoryState(), { resumed: saved[1] }), 'v1');
+    expect(ops(from)).not.toContain('deploy-by-tag-or-uuid');
+    expect(ops(from)).not.toContain('update-application-by-uuid');
+    expect(third.providerRef).toBe(first.providerRef);
+
+    // A checkpoint of another version is not taken for this one.
+    from = double.log.length;
+    await provider.deploy(ctxFor({ application_uuid: app.uuid }, memoryState(), { resumed: saved[1] }), 'v2');
+    expect(ops(from)).toContain('update-application-by-uuid');
+  });
+
+  it('pre-flight retried after a fault resumes: the checks an earlier attempt passed are not asked again', async () => {
+    const app = double.model.addApp({ name: 'resumed' });
+    const saved: unknown[] = [];
+    const first = await provider.preflight(ctxFor({ application_uuid: app.uuid }, memoryState(), { checkpoint: (v) => saved.push(v) }));
+    expect(first.ok).toBe(true);
+    expect(saved).toHaveLength(5);
+    // As if the attempt had died after its third check: the next one starts from that checkpoint.
+    const requestsBefore = double.log.length;
+    const resumed = await provider.preflight(ctxFor({ application_uuid: app.uuid }, memoryState(), { resumed: saved[2] }));
+    expect(resumed).toEqual(first);
+    const asked = double.log.slice(requestsBefore).map((l) => l.operationId);
+    expect(asked).not.toContain('healthcheck');
+    expect(asked).not.toContain('version');
+    expect(asked).toEqual(['update-application-by-uuid', 'deploy-by-tag-or-uuid']);
   });
 
   it('pre-flight: the instance, the token and the application, each said', async () => {

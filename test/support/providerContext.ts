@@ -19,7 +19,16 @@ export function memoryState(initial?: Record<string, unknown>): TargetState & { 
 export function providerContext<C>(
   target: Target,
   run: CommandRunner,
-  options: { log?: (line: string) => void; state?: TargetState; signal?: AbortSignal; deadline?: number } = {},
+  options: {
+    log?: (line: string) => void;
+    state?: TargetState;
+    signal?: AbortSignal;
+    deadline?: number;
+    /** What a previous attempt saved (ctx.resumed). */
+    resumed?: unknown;
+    /** Receives every checkpoint the call saves, as the heartbeats would carry them. */
+    checkpoint?: (value: unknown) => void;
+  } = {},
 ): ProviderContext<C> {
   const entry = findProvider(target.provider);
   if (!entry) throw new Error(`test: unknown provider ${target.provider}`);
@@ -32,5 +41,7 @@ export function providerContext<C>(
     deadline: options.deadline ?? Date.now() + 3_600_000,
     run: (command) => run(command, { signal }),
     state: options.state ?? memoryState(),
+    resumed: options.resumed,
+    checkpoint: (value) => options.checkpoint?.(structuredClone(value)),
   };
 }

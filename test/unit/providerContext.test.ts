@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activityDeadline, boundedCommand, createProviderSource } from '../../activities/providerContext';
+import { activityDeadline, boundedCommand, createProviderSource, resumedCheckpoint } from '../../activities/providerContext';
 import { ProviderInputError } from '../../activities/providers/contract';
 import { createCommandRunner } from '../../activities/runner';
 import { TIMEOUTS, pull } from '../../activities/providers/docker_compose/commands';
@@ -51,5 +51,17 @@ describe('the provider source', () => {
     await expect(source.prepare(target('kubernetes', {}))).rejects.toThrow(ProviderInputError);
     await expect(source.prepare(target('kubernetes', {}))).rejects.toThrow(/unknown provider "kubernetes"; known: docker_compose, coolify, bare_metal/);
     await expect(source.prepare(target('bare_metal', {}))).rejects.toThrow(/not available in this version of fraisier yet/);
+  });
+});
+
+describe('what a retried provider call resumes from', () => {
+  it('is the checkpoint of the previous attempt, and nothing else its heartbeats may hold', () => {
+    expect(resumedCheckpoint({ message: 'pulling', checkpoint: { passed: [['health', 'ok']] } })).toEqual({ passed: [['health', 'ok']] });
+    expect(resumedCheckpoint({ message: 'pulling' })).toBeUndefined();
+    // Heartbeats of another shape (an old worker's bare message, awaitRelease's own state) are not a checkpoint.
+    expect(resumedCheckpoint('pulling')).toBeUndefined();
+    expect(resumedCheckpoint({ since: 1, looks: 2, pauseMs: 1_000, detail: '' })).toBeUndefined();
+    expect(resumedCheckpoint(undefined)).toBeUndefined();
+    expect(resumedCheckpoint(null)).toBeUndefined();
   });
 });

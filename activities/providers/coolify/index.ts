@@ -118,6 +118,21 @@ export function createCoolifyProvider(deps: ProviderDeps): Provider<CoolifyConfi
     }
   }
 
+  /** How far a deploy attempt got (its checkpoint). */
+  interface DeployCheckpoint {
+    uuid: string;
+    version: string;
+    applied?: boolean;
+    deployment?: string;
+  }
+
+  /** The pre-flight checks a previous attempt passed, from its checkpoint. */
+  function passedChecks(resumed: unknown): Array<[string, string]> {
+    const list = (resumed as { passed?: unknown } | undefined)?.passed;
+    if (!Array.isArray(list)) return [];
+    return list.filter((e): e is [string, string] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string');
+  }
+
   const provider: Provider<CoolifyConfig> = {
     name: 'coolify',
 
@@ -131,9 +146,14 @@ export function createCoolifyProvider(deps: ProviderDeps): Provider<CoolifyConfi
       }
       // A definitive answer (refused token, missing ability, unknown application) is a failed check; a passing
       // fault (5xx, reset, 429) is thrown, so that Temporal retries the pre-flight instead of failing the deploy.
+      // Checks passed by an earlier attempt (one cut short by a fault) are not asked again.
+      const passed = new Map<string, string>(passedChecks(ctx.resumed));
       const check = async (name: string, body: () => Promise<string>): Promise<boolean> => {
         try {
-          checks.push({ name, ok: true, detail: await body() });
+          const detail = passed.get(name) ?? (await body());
+          checks.push({ name, ok: true, detail });
+          passed.set(name, detail);
+          ctx.checkpoint({ passed: [...passed] });
           return true;
         } catch (err) {
           if (!(err instanceof ProviderInputError)) throw err;
@@ -159,9 +179,17 @@ export function createCoolifyProvider(deps: ProviderDeps): Provider<CoolifyConfi
     async deploy(ctx, version) {
       const api = clientFor(ctx);
       const uuid = await applicationUuid(ctx, api);
-      await applyVersion(ctx, api, uuid, version);
-      const deployment = await queueDeployment(ctx, api, uuid);
-      ctx.log(`Coolify deployment ${deployment} queued`);
+      // A retry after a fault resumes: the version already applied is not applied again, a deployment already
+      // queued is followed rather than queued again.
+      const resumed = ctx.resumed as DeployCheckpoint | undefined;
+      const done = resumed?.uuid === uuid && resumed.version === version ? resumed : { uuid, version };
+      if (!done.applied) {
+        await applyVersion(ctx, api, uuid, version);
+        ctx.checkpoint({ ...done, applied: true } satisfies DeployCheckpoint);
+      }
+      const deployment = done.deployment ?? (await queueDeployment(ctx, api, uuid));
+      ctx.checkpoint({ uuid, version, applied: true, deployment } satisfies DeployCheckpoint);
+      ctx.log(`Coolify deployment ${deployment} ${done.deployment ? 'queued by an earlier attempt' : 'queued'}`);
       return started(version, deployment, await api.getApplication(uuid).catch(() => undefined), uuid, ctx);
     },
 
