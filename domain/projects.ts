@@ -9,15 +9,15 @@ export const PROJECT_ID_MAX_LENGTH = 40;
 export const PROJECT_ID_PATTERN = new RegExp(`^[a-z0-9](?:[a-z0-9-]{0,${PROJECT_ID_MAX_LENGTH - 2}}[a-z0-9])?$`);
 export const PROJECT_ID_RULE = `lowercase letters, digits and "-", starting and ending with a letter or digit, 1 to ${PROJECT_ID_MAX_LENGTH} characters (e.g. acme, shop-eu-2)`;
 
-export type SecretKind = 'password' | 'hex' | 'base64' | 'uuid';
-export const SECRET_KINDS: readonly SecretKind[] = ['password', 'hex', 'base64', 'uuid'];
+export const SECRET_KINDS = ['password', 'hex', 'base64', 'uuid'] as const;
+export type SecretKind = (typeof SECRET_KINDS)[number];
 
-export type ProjectStatus = 'provisioning' | 'running' | 'stopped' | 'failed' | 'deleted';
-export const PROJECT_STATUSES: readonly ProjectStatus[] = ['provisioning', 'running', 'stopped', 'failed', 'deleted'];
+export const PROJECT_STATUSES = ['provisioning', 'running', 'stopped', 'failed', 'deleted'] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
 
 /** Where a project's stack runs; `auto` in the config is resolved to one of these (config/projects.ts). */
-export type ProjectBackend = 'local' | 'coolify';
-export const PROJECT_BACKENDS: readonly ProjectBackend[] = ['local', 'coolify'];
+export const PROJECT_BACKENDS = ['local', 'coolify'] as const;
+export type ProjectBackend = (typeof PROJECT_BACKENDS)[number];
 
 /** What `fraisier projects` shows of a project: never a secret (the database URL's password is masked). */
 export interface ProjectSummary {
@@ -74,4 +74,50 @@ export function maskUrlPassword(url: string): string {
  */
 export function projectLockKey(backend: ProjectBackend, id: string): string {
   return `fraisier-project-${backend}-${validateProjectId(id)}`;
+}
+
+/** `projects.backend` in fraises.yaml: a backend, or `auto` (Coolify when the worker can reach one, else local). */
+export type ProjectBackendChoice = ProjectBackend | 'auto';
+
+export interface ProjectSecretSpec {
+  /** The variable it is given as, e.g. DB_PASSWORD. */
+  name: string;
+  kind: SecretKind;
+  /** Characters; a uuid ignores it. */
+  length: number;
+}
+
+/** The health check of a project's stack: an HTTP GET of `path` on its api URL. */
+export interface ProjectHealthCheck {
+  path: string;
+  expectedStatus: number;
+  timeoutSeconds: number;
+  intervalSeconds: number;
+}
+
+/**
+ * The `projects:` section of fraises.yaml as the client resolved it (defaults filled in, the template's path made
+ * absolute): plain JSON, sent to the workflows like a Target.
+ */
+export interface ProjectsSettings {
+  /** Absolute path of the compose template, read on the worker's machine. */
+  template: string;
+  secrets: ProjectSecretSpec[];
+  /** Names of the host ports each project gets, e.g. API_PORT, DB_PORT. */
+  ports: string[];
+  portRange: { from: number; to: number };
+  /** Templates over PROJECT_ID, the ports and the secrets, e.g. `http://127.0.0.1:${API_PORT}`. */
+  apiUrl: string | null;
+  dbUrl: string | null;
+  healthCheck: ProjectHealthCheck | null;
+  backend: ProjectBackendChoice;
+  readyTimeoutSeconds: number;
+}
+
+/** The variable every project template and URL may use besides its ports and secrets. */
+export const PROJECT_ID_VARIABLE = 'PROJECT_ID';
+
+/** What each `${…}` of a URL template holds, in order (a `$${` is a literal, not a placeholder). */
+export function placeholderNames(template: string): string[] {
+  return [...template.matchAll(/(\$?)\$\{([^}]*)\}/g)].filter((m) => m[1] === '').map((m) => m[2] ?? '');
 }
