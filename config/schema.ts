@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { providerCatalogue, type ProviderEntry } from './providers/index';
 import { allowed } from './hints';
-import { DURATION_PATTERN, DURATION_RULE, HOST_PATTERN, NAME_MAX_LENGTH, NAME_RULE, parseDuration } from '../domain/names';
+import { HOST_PATTERN, NAME_MAX_LENGTH, NAME_RULE } from '../domain/names';
+import { durationSchema, optionalDurationSchema } from './durations';
+import { projectsSchema } from './projects';
+
+export { durationSchema } from './durations';
 
 /*
  * The zod schema of fraises.yaml. Error messages are built by load.ts from the issues, the `allowed`
@@ -18,29 +22,6 @@ const NAME_REGEX = new RegExp(`^(?!-)[a-z0-9_-]{1,${NAME_MAX_LENGTH}}$`);
 
 export function nameSchema(kind: 'fraise' | 'environment') {
   return allowed(z.string().regex(NAME_REGEX), `${kind === 'environment' ? 'an' : 'a'} ${kind} name: ${NAME_RULE}`);
-}
-
-/** A duration: seconds as a number, or a string such as 30s, 2m, 1h. Parses to seconds. */
-function seconds() {
-  return allowed(z.union([z.number().positive(), z.string().regex(DURATION_PATTERN)]), DURATION_RULE).transform((value, ctx) => {
-    try {
-      return parseDuration(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', input: value, message: (err as Error).message, params: { allowed: DURATION_RULE } });
-      return z.NEVER;
-    }
-  });
-}
-
-export function durationSchema(what: string, defaultSeconds: number) {
-  return seconds()
-    .describe(`${what}: seconds, or a duration such as 30s, 2m, 1h (default ${defaultSeconds}s).`)
-    .default(defaultSeconds);
-}
-
-/** A duration with no default of its own (the provider's applies). */
-function optionalDurationSchema(what: string) {
-  return seconds().optional().describe(`${what}: seconds, or a duration such as 30s, 2m, 1h.`);
 }
 
 const portSchema = allowed(z.int().min(1).max(65_535), 'an integer from 1 to 65535');
@@ -189,6 +170,7 @@ export const fraisesFileSchema = z
       .optional()
       .describe('JSON Schema of this file, for editors.'),
     defaults: defaultsSchema.optional(),
+    projects: projectsSchema.optional(),
     fraises: z
       .record(nameSchema('fraise'), fraiseSchema)
       .refine((f) => Object.keys(f).length > 0, nonEmpty('fraises', '"my_api: { providers: { ... } }"'))

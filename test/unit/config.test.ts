@@ -244,7 +244,7 @@ describe('loadConfig: errors name the file, the key path and what is allowed', (
 
   it('unknown key without a close match', () => {
     const err = parseError(`${withEnv('provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }')}colour: red\n`);
-    expect(err.message).toBe('fraises.yaml: colour: unknown key; allowed: $schema, defaults, fraises');
+    expect(err.message).toBe('fraises.yaml: colour: unknown key; allowed: $schema, defaults, projects, fraises');
   });
 
   it('a secret-looking key points to *_env', () => {

@@ -13,7 +13,7 @@ import {
   replaceImageTag,
   tagVariables,
 } from '../../activities/providers/docker_compose/interpolation';
-import { parseEnvFile, readEnvVariable, setEnvVariable } from '../../activities/providers/docker_compose/envFile';
+import { parseEnvFile, readEnvVariable, setEnvVariable } from '../../activities/dotenv';
 import { BACKUPS_KEPT, backupDirFor, listBackups, replaceFile, writeFileAtomic } from '../../activities/providers/docker_compose/files';
 import { versionMode } from '../../activities/providers/docker_compose/versionFile';
 

@@ -8,7 +8,7 @@ import { ProviderInputError } from '../contract';
 import * as cmd from './commands';
 import type { ComposeCli, ComposeInvocation } from './commands';
 import { parseComposeFile, setServiceImage, type ComposeFileInfo } from './composeFile';
-import { parseEnvFile, readEnvVariable, setEnvVariable } from './envFile';
+import { parseEnvFile, readEnvVariable, setEnvVariable } from '../../dotenv';
 import { replaceFile, writeFileAtomic } from './files';
 import {
   extractVariable,

@@ -1,9 +1,13 @@
 /**
- * Minimal, lossless editing of dotenv files: only the lines assigning the variable change,
- * every other line (comments, blank lines, other variables, line endings) stays as it was.
+ * Dotenv files as docker compose reads them (its `.env` and `env_file:`), shared by the docker_compose provider
+ * and projects: minimal, lossless editing (only the lines assigning the variable change, every other line,
+ * comments, blank lines, other variables, line endings, stays as it was), and writing a value so that compose
+ * v1 and v2 both read it back as it was.
  */
 
-const ASSIGNMENT = /^(\s*)(export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/;
+/** A variable name compose accepts in an env file. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ASSIGNMENT = new RegExp(`^(\\s*)(export\\s+)?(${ENV_NAME_PATTERN.source.slice(1, -1)})\\s*=(.*)$`);
 
 function unquote(raw: string): string {
   const value = raw.trim();
@@ -54,4 +58,30 @@ export function setEnvVariable(text: string, name: string, value: string): strin
   });
   if (!replaced) out.push(`${name}=${value}`);
   return out.join(eol) + eol;
+}
+
+/** Characters an unquoted value cannot hold as they are: whitespace, quotes, "$" (interpolation), "#" (comment), "\\". */
+const NEEDS_QUOTES = /[\s'"`$#\\]/;
+
+/**
+ * `NAME=value` as one line of an env file that compose (v1 and v2) reads back as exactly `value`: unquoted when
+ * nothing in it needs quoting, else in single quotes (no interpolation, no escapes). Throws, naming the variable,
+ * for what no quoting carries the same way in both: a line break or NUL, or "'" or "\\" among characters
+ * that need quoting.
+ */
+export function formatEnvAssignment(name: string, value: string): string {
+  if (!ENV_NAME_PATTERN.test(name)) {
+    throw new RangeError(`${JSON.stringify(name)} cannot be an env file variable: use letters, digits and "_", not starting with a digit`);
+  }
+  const bad = /[\r\n\0]/.exec(value);
+  if (bad) {
+    throw new RangeError(`the value of ${name} holds ${JSON.stringify(bad[0])}, which an env file cannot carry (one line per variable): give ${name} a value without line breaks or NUL`);
+  }
+  if (!NEEDS_QUOTES.test(value)) return `${name}=${value}`;
+  if (/['\\]/.test(value)) {
+    throw new RangeError(
+      `the value of ${name} needs quoting and holds "'" or "\\", which compose v1 and v2 read differently inside quotes: give ${name} a value without them`,
+    );
+  }
+  return `${name}='${value}'`;
 }
