@@ -25,9 +25,12 @@ export interface LockHolder {
   step?: string;
 }
 
-/** Who holds the target's lock, or undefined when nothing runs under its workflow ID. Temporal's other errors go up. */
-export async function lockHolder(client: Client, target: TargetKey, stepBudgetMs = STEP_QUERY_BUDGET_MS): Promise<LockHolder | undefined> {
-  const workflowId = lockWorkflowId(target);
+/**
+ * Who holds the lock (a target's, or another lock workflow ID such as a project's), or undefined when nothing runs
+ * under its workflow ID. Temporal's other errors go up.
+ */
+export async function lockHolder(client: Client, lock: TargetKey | string, stepBudgetMs = STEP_QUERY_BUDGET_MS): Promise<LockHolder | undefined> {
+  const workflowId = typeof lock === 'string' ? lock : lockWorkflowId(lock);
   const handle = client.workflow.getHandle(workflowId);
   let description;
   try {
@@ -69,7 +72,8 @@ export type LockedStartOptions = Pick<
 export interface StartUnderLockOptions<H> {
   /** Starts the workflow with these options, e.g. `(o) => client.workflow.start(deploy, { ...o, args: [input] })`. */
   start: (options: LockedStartOptions) => Promise<H>;
-  target: TargetKey;
+  /** Whose lock: a target's, or a lock workflow ID of its own (a project's). */
+  target: TargetKey | { lockId: string };
   memo: LockMemo;
   searchAttributes: SearchAttributePair[];
   taskQueue: string;
@@ -85,7 +89,7 @@ export interface StartUnderLockOptions<H> {
  * and tries again.
  */
 export async function startUnderLock<H>(client: Client, o: StartUnderLockOptions<H>): Promise<H> {
-  const workflowId = lockWorkflowId(o.target);
+  const workflowId = 'lockId' in o.target ? o.target.lockId : lockWorkflowId(o.target);
   const deadline = Date.now() + o.waitLockTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -101,7 +105,7 @@ export async function startUnderLock<H>(client: Client, o: StartUnderLockOptions
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    const holder = await lockHolder(client, o.target);
+    const holder = await lockHolder(client, workflowId);
     if (!holder) {
       // It ended between our start and our look: try again, a bounded number of times.
       if (attempt < 5) continue;

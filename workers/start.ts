@@ -12,11 +12,11 @@ import { openRecords } from '../db/connect';
 import { DEFAULT_PGLITE_DIR, startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded';
 import { startDevServer, type DevServer } from './devServer';
 import { prepareNamespace } from './prepareNamespace';
-import { PACKAGE_ROOT } from '../config/paths';
+import { dataDir, PACKAGE_ROOT } from '../config/paths';
 import { temporalSettings, withAddress } from '../config/temporal';
 import { createFraisierWorker } from './worker';
 
-const DATA_DIR = resolve(PACKAGE_ROOT, process.env.FRAISIER_DATA_DIR ?? '.data');
+const DATA_DIR = dataDir();
 const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
 
 function say(line: string): void {

@@ -1,5 +1,4 @@
-import { resolve } from 'node:path';
-import { PACKAGE_ROOT } from '../../config/paths';
+import { dataDir, PACKAGE_ROOT } from '../../config/paths';
 import { databaseUrl, openRecords } from '../../db/connect';
 import type { Output } from '../cli';
 import { CliError, EXIT } from '../exitCodes';
@@ -19,7 +18,7 @@ export async function runWebhooksServe(out: Output, opts: { host: string; port: 
     throw new CliError(`cannot open the records database: ${(err as Error).message}`, EXIT.badInput);
   }
   try {
-    const secret = await webhookSecret(process.env, resolve(PACKAGE_ROOT, process.env.FRAISIER_DATA_DIR ?? '.data'));
+    const secret = await webhookSecret(process.env, dataDir());
     const receiver = await startWebhookReceiver({ host: opts.host, port, secret, records, client: temporal.client, log: (line) => out.progress(line) });
     out.info(`Coolify webhook URL (Notifications > Webhook in Coolify): ${receiver.url}`);
     await new Promise<void>((resolveStop) => {
