@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   maskUrlPassword,
   placeholderNames,
+  replacePlaceholders,
   PROJECT_BACKENDS,
   PROJECT_ID_VARIABLE,
   SECRET_KINDS,
@@ -102,14 +103,23 @@ export const projectsSchema = z
     for (const key of ['api_url', 'db_url'] as const) {
       const template = value[key];
       if (template === undefined) continue;
-      for (const name of placeholderNames(template)) {
-        if (seen.has(name)) continue;
+      const unknown = placeholderNames(template).filter((name) => !seen.has(name));
+      for (const name of unknown) {
         ctx.addIssue({
           code: 'custom',
           path: [key],
           input: template,
           message: `\${${name}} is not a declared port, secret or ${PROJECT_ID_VARIABLE}`,
           params: { allowed: `\${NAME} of a declared port or secret, or \${${PROJECT_ID_VARIABLE}}: ${known}` },
+        });
+      }
+      if (unknown.length === 0 && !urlWithSamples(template, value.ports, key === 'api_url')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          input: template,
+          message: `is not ${key === 'api_url' ? 'an http:// or https:// URL' : 'a URL'} once its variables are replaced`,
+          params: { allowed: key === 'api_url' ? 'a URL template such as http://127.0.0.1:${API_PORT}' : 'a URL template such as postgres://app:${DB_PASSWORD}@127.0.0.1:${DB_PORT}/app' },
         });
       }
     }
@@ -134,6 +144,18 @@ export const projectsSchema = z
   })
   .describe("Projects (tenants): each gets its own stack, made from a compose template with secrets generated for it.")
   .meta({ id: 'Projects', title: 'Projects' });
+
+/** True when the template is a URL once each variable is replaced by a sample value (a port number, letters). */
+function urlWithSamples(template: string, ports: readonly string[], http: boolean): boolean {
+  const sample = replacePlaceholders(template, (name) => (ports.includes(name) ? '20000' : 'sample'));
+  let url: URL;
+  try {
+    url = new URL(sample);
+  } catch {
+    return false;
+  }
+  return !http || url.protocol === 'http:' || url.protocol === 'https:';
+}
 
 export type ProjectsEntry = z.output<typeof projectsSchema>;
 

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { Operation, OperationStatus } from './types';
 import type { ReleaseData } from '../domain/release';
+import type { ProjectBackend, ProjectStatus } from '../domain/projects';
 import type { Target } from '../domain/target';
 
 /*
@@ -63,6 +64,30 @@ export interface TargetStateTable {
   updatedAt: Timestamp;
 }
 
+export interface ProjectsTable {
+  backend: ProjectBackend;
+  id: string;
+  status: ProjectStatus;
+  template: string;
+  secretsCiphertext: string;
+  secretsKeyId: string;
+  apiUrlTemplate: string | null;
+  dbUrlTemplate: string | null;
+  providerRef: NullableText;
+  purged: ColumnType<boolean, boolean | undefined, boolean>;
+  error: NullableText;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+}
+
+/** One row per allocated host port: the port is the primary key, so no two projects share one. */
+export interface ProjectPortsTable {
+  port: number;
+  backend: ProjectBackend;
+  projectId: string;
+  name: string;
+}
+
 /** kysely's own bookkeeping tables (created by its Migrator). */
 export interface KyselyMigrationTable {
   name: string;
@@ -78,6 +103,8 @@ export interface Database {
   deployments: DeploymentsTable;
   releases: ReleasesTable;
   targetState: TargetStateTable;
+  projects: ProjectsTable;
+  projectPorts: ProjectPortsTable;
   kyselyMigration: KyselyMigrationTable;
   kyselyMigrationLock: KyselyMigrationLockTable;
 }

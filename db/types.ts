@@ -1,4 +1,5 @@
 import type { OperationKey, OperationStatus } from '../domain/operations';
+import type { ProjectBackend, ProjectStatus } from '../domain/projects';
 import type { ReleaseData } from '../domain/release';
 import type { Target, TargetKey } from '../domain/target';
 
@@ -107,4 +108,71 @@ export interface Records {
   loadTargetState(target: TargetKey): Promise<Record<string, unknown> | undefined>;
   saveTargetState(target: TargetKey, state: Record<string, unknown>, at: Date): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A project as recorded (db/projects.ts). Its secrets stay encrypted here; its URLs are templates. */
+export interface ProjectRecord {
+  backend: ProjectBackend;
+  id: string;
+  status: ProjectStatus;
+  /** The compose template's text the stack was made from (restore makes it again from this). */
+  template: string;
+  /** Host ports by name; empty until allocatePorts. */
+  ports: Record<string, number>;
+  /** base64 of iv | tag | data (AES-256-GCM), under the key secretsKeyId. */
+  secretsCiphertext: string;
+  secretsKeyId: string;
+  apiUrlTemplate: string | null;
+  dbUrlTemplate: string | null;
+  /** The backend's own id of the stack (Coolify uuids), once known. */
+  providerRef: string | null;
+  purged: boolean;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewProject {
+  backend: ProjectBackend;
+  id: string;
+  template: string;
+  secretsCiphertext: string;
+  secretsKeyId: string;
+  apiUrlTemplate: string | null;
+  dbUrlTemplate: string | null;
+  createdAt: Date;
+}
+
+export interface ProjectStatusChange {
+  /** Set on this change; a change without one clears the previous error. */
+  error?: string | null;
+  /** Only with status 'deleted': the data is gone too, and the ports are released. Never undone. */
+  purged?: boolean;
+  /** Set when given, kept otherwise. */
+  providerRef?: string;
+  at?: Date;
+}
+
+/** The projects' records, on kysely in db/projects.ts. */
+export interface ProjectRecords {
+  /**
+   * Records the project once: a second call (a retried activity, a second provision) returns the existing row
+   * with its first secrets, and created false.
+   */
+  createProjectOnce(project: NewProject): Promise<{ project: ProjectRecord; created: boolean }>;
+  /**
+   * Host ports for each name, from the range: the ones it already holds, and free ones for the others. Idempotent,
+   * safe under concurrent calls (the port is the primary key of project_ports). Throws when the range is full.
+   */
+  allocatePorts(backend: ProjectBackend, id: string, names: readonly string[], range: { from: number; to: number }): Promise<Record<string, number>>;
+  getProject(backend: ProjectBackend, id: string): Promise<ProjectRecord | undefined>;
+  /** Oldest first; purged projects only when asked. */
+  listProjects(filter?: { backend?: ProjectBackend; includePurged?: boolean }): Promise<ProjectRecord[]>;
+  /** Throws when the project is not recorded. */
+  setProjectStatus(backend: ProjectBackend, id: string, status: ProjectStatus, change?: ProjectStatusChange): Promise<ProjectRecord>;
+  /**
+   * Status 'deleted'. The row stays, and so do its ports, so that restore brings the project back where it was;
+   * with purged (its data is gone too) the ports are released for other projects.
+   */
+  markDeleted(backend: ProjectBackend, id: string, options?: { purged?: boolean; at?: Date }): Promise<ProjectRecord>;
 }

@@ -117,7 +117,20 @@ export interface ProjectsSettings {
 /** The variable every project template and URL may use besides its ports and secrets. */
 export const PROJECT_ID_VARIABLE = 'PROJECT_ID';
 
-/** What each `${…}` of a URL template holds, in order (a `$${` is a literal, not a placeholder). */
+/** `${…}` in a URL template; `$${` is a literal `${`, not a placeholder. */
+const PLACEHOLDER = /(\$?)\$\{([^}]*)\}/g;
+
+/** The template with each `${name}` replaced by `replace(name)`; a `$${…}` is left as it is. */
+export function replacePlaceholders(template: string, replace: (name: string) => string): string {
+  return template.replace(PLACEHOLDER, (match: string, escaped: string, name: string) => (escaped === '' ? replace(name) : match));
+}
+
+/** What each `${…}` of a URL template holds, in order. */
 export function placeholderNames(template: string): string[] {
-  return [...template.matchAll(/(\$?)\$\{([^}]*)\}/g)].filter((m) => m[1] === '').map((m) => m[2] ?? '');
+  const names: string[] = [];
+  replacePlaceholders(template, (name) => {
+    names.push(name);
+    return '';
+  });
+  return names;
 }

@@ -11,30 +11,7 @@ import { startEmbeddedDatabase } from '../../db/embedded';
 import { migrateToLatest } from '../../db/migrate';
 import { migrations } from '../../db/migrations/index';
 import type { NewOperation, Records } from '../../db/types';
-import { startPostgresCluster } from '../support/postgres';
-
-interface Server {
-  url: string;
-  stop(): Promise<void>;
-}
-
-const backends: Array<{ name: string; start(): Promise<Server> }> = [
-  { name: 'PostgreSQL', start: startPostgresCluster },
-  {
-    name: 'PGlite over the socket',
-    async start() {
-      const dir = await mkdtemp(path.join(tmpdir(), 'fraisier-pglite-'));
-      const embedded = await startEmbeddedDatabase({ dataDir: path.join(dir, 'pglite') });
-      return {
-        url: embedded.url,
-        async stop() {
-          await embedded.stop();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-];
+import { databaseBackends, type DatabaseServer } from '../support/databases';
 
 let unique = 0;
 /** A target no other test touches (they share one database per backend). */
@@ -74,8 +51,8 @@ function keyOf(target: TargetKey): TargetKey {
   return { fraise: target.fraise, environment: target.environment, provider: target.provider };
 }
 
-describe.each(backends)('records on $name', (backend) => {
-  let server: Server;
+describe.each(databaseBackends)('records on $name', (backend) => {
+  let server: DatabaseServer;
   let records: Records;
   let openedExtra: Records[] = [];
 
@@ -104,7 +81,7 @@ describe.each(backends)('records on $name', (backend) => {
       // Migrations run on the unplugged instance (snake_case names), as openRecords runs them.
       const [ra, rb] = await Promise.all([migrateToLatest(a.withoutPlugins()), migrateToLatest(b.withoutPlugins())]);
       const concurrentMs = Date.now() - t;
-      expect([...ra.applied, ...rb.applied]).toEqual(['0001_initial', '0002_target_state_reconcile', '0003_provider_ref']);
+      expect([...ra.applied, ...rb.applied]).toEqual(['0001_initial', '0002_target_state_reconcile', '0003_provider_ref', '0004_projects']);
       const t2 = Date.now();
       expect(await migrateToLatest(a.withoutPlugins())).toEqual({ applied: [] });
       expect(await migrateToLatest(b.withoutPlugins())).toEqual({ applied: [] });
@@ -115,10 +92,10 @@ describe.each(backends)('records on $name', (backend) => {
         select table_name from information_schema.tables
         where table_schema = 'public' order by table_name`.execute(a.withoutPlugins());
       expect(tables.rows.map((r) => r.table_name)).toEqual(
-        expect.arrayContaining(['deployments', 'kysely_migration', 'kysely_migration_lock', 'releases', 'target_state']),
+        expect.arrayContaining(['deployments', 'kysely_migration', 'kysely_migration_lock', 'project_ports', 'projects', 'releases', 'target_state']),
       );
       const applied = await a.selectFrom('kyselyMigration').select('name').execute();
-      expect(applied.map((r) => r.name)).toEqual(['0001_initial', '0002_target_state_reconcile', '0003_provider_ref']);
+      expect(applied.map((r) => r.name)).toEqual(['0001_initial', '0002_target_state_reconcile', '0003_provider_ref', '0004_projects']);
     } finally {
       await a.destroy();
       await b.destroy();
@@ -409,7 +386,7 @@ describe.each(backends)('records on $name', (backend) => {
       };
       await sql`insert into deployments (workflow_id, run_id, fraise, environment, provider, operation, version, status, requested_by, ephemeral, started_at, target)
         values ('wf', 'r', 'old', 'prod', 'docker_compose', 'deploy', 'v1', 'succeeded', 'me', true, now(), ${JSON.stringify(legacy)}::jsonb)`.execute(db);
-      expect((await migrateToLatest(db)).applied).toEqual(['0002_target_state_reconcile', '0003_provider_ref']);
+      expect((await migrateToLatest(db)).applied).toEqual(['0002_target_state_reconcile', '0003_provider_ref', '0004_projects']);
       const rows = await sql<{ target: Record<string, unknown> }>`select target from deployments`.execute(db);
       expect(rows.rows[0]?.target).toEqual({
         fraise: 'old',

@@ -71,6 +71,14 @@ describe('projects: in fraises.yaml', () => {
     expect(problems('template: t.yml\ndb_url: "postgres://${USER}@h/db"')[0]).toContain('projects.db_url: ${USER} is not a declared');
   });
 
+  it.each([
+    ['api_url: "127.0.0.1:${API_PORT}"', 'projects.api_url: is not an http:// or https:// URL once its variables are replaced'],
+    ['api_url: "ftp://h:${API_PORT}"', 'projects.api_url: is not an http:// or https:// URL'],
+    ['db_url: "postgres://h:${DB_PASSWORD}"', 'projects.db_url: is not a URL once its variables are replaced'],
+  ])('refuses %j, which is no URL', (line, message) => {
+    expect(problems(`template: t.yml\nports: [API_PORT]\nsecrets: [{ name: DB_PASSWORD, kind: password }]\n${line}`)[0]).toContain(message);
+  });
+
   it('refuses one name used twice across secrets, ports and PROJECT_ID', () => {
     const lines = problems(
       'template: t.yml\nsecrets: [{ name: X, kind: hex }, { name: PROJECT_ID, kind: hex }]\nports: [API_PORT, X, API_PORT]',

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { lockWorkflowId } from '../../domain/ids';
-import { maskUrlPassword, PROJECT_ID_MAX_LENGTH, projectLockKey, validateProjectId } from '../../domain/projects';
+import {
+  maskUrlPassword,
+  placeholderNames,
+  PROJECT_ID_MAX_LENGTH,
+  projectLockKey,
+  replacePlaceholders,
+  validateProjectId,
+} from '../../domain/projects';
 
 describe('validateProjectId', () => {
   it.each(['a', '0', 'acme', 'shop-eu-2', 'a-b', 'x'.repeat(PROJECT_ID_MAX_LENGTH)])('accepts %j', (id) => {
@@ -64,5 +71,14 @@ describe('projectLockKey', () => {
 
   it('refuses a bad id rather than forming a lock from it', () => {
     expect(() => projectLockKey('local', 'Bad Id')).toThrow('project id "Bad Id"');
+  });
+});
+
+describe('placeholders of URL templates', () => {
+  it('lists and replaces ${NAME}, leaving $${NAME} as it is', () => {
+    const template = 'postgres://app:${DB_PASSWORD}@h:${DB_PORT}/$${LITERAL}';
+    expect(placeholderNames(template)).toEqual(['DB_PASSWORD', 'DB_PORT']);
+    expect(replacePlaceholders(template, (name) => name.toLowerCase())).toBe('postgres://app:db_password@h:db_port/$${LITERAL}');
+    expect(placeholderNames('http://${}${ A }')).toEqual(['', ' A ']);
   });
 });
