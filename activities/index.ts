@@ -1,5 +1,8 @@
 /** Every activity a fraisier worker registers. Workflows import the *type* only (FraisierActivities). */
 import type { Records } from '../db/types';
+import { dataDir } from '../config/paths';
+import { createLocalBackend } from './projects/backends/local/index';
+import { createProjectActivities } from './projects/activities';
 import { createProviderActivities } from './providerActivities';
 import type { ProviderSource } from './providerContext';
 import type { ProviderDeps } from './providers/contract';
@@ -7,10 +10,19 @@ import { createReconcileActivities } from './reconcile';
 import { createRecordActivities } from './recordActivities';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './runner';
 
-export function createActivities(deps: { records: Records; providers: ProviderSource; providerDeps: ProviderDeps }) {
+export function createActivities(deps: { records: Records; providers: ProviderSource; providerDeps: ProviderDeps; dataDir?: string }) {
   const call = { providers: deps.providers, deps: deps.providerDeps, records: deps.records, defaultCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS };
+  const dir = deps.dataDir ?? dataDir(deps.providerDeps.env);
   return {
     ...createProviderActivities(call),
+    ...createProjectActivities({
+      projects: deps.records.projects,
+      backends: { local: createLocalBackend({ dataDir: dir }) },
+      run: deps.providerDeps.run,
+      http: deps.providerDeps.http,
+      env: deps.providerDeps.env,
+      dataDir: dir,
+    }),
     ...createRecordActivities(deps),
     ...createReconcileActivities(deps),
   };

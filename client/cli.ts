@@ -6,6 +6,8 @@ import { reportError } from './errorReport';
 import { runCleanup, runDeploy, runPower, runRollback, type StartResult } from './commands/operations';
 import { runHistory, runLogs, runProviderInfo, runProviders, runProviderTest, runStatus } from './commands/reads';
 import { runWebhooksServe } from './commands/webhooks';
+import { runProjectList, runProjectOperation, runProjectShow, type ProjectCliOptions } from './commands/projects';
+import type { ProjectOperation } from '../domain/projectOperations';
 
 /** Everything a command prints goes through here: human text to stdout, progress to stderr, or JSON. */
 export interface Output {
@@ -99,6 +101,54 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
       finishOperation(out, await runPower(out, action, fraise, environment, opts));
     });
   }
+
+  const projectCommand = program
+    .command('project')
+    .description('tenant projects: a stack each, from the compose template of the projects: section, with its own secrets and ports');
+  const projectOperations: Array<[ProjectOperation, string]> = [
+    ['provision', 'create the project (secrets and ports made once), start its stack, wait until healthy'],
+    ['stop', 'stop the whole stack'],
+    ['start', 'start the stopped stack again, wait until healthy'],
+    ['delete', 'remove containers and network (volumes too with --purge); the record stays, marked deleted'],
+    ['restore', 're-create a lost or broken stack from the stored template, ports and secrets; a healthy one is left as it is'],
+  ];
+  for (const [operation, description] of projectOperations) {
+    const command = projectCommand
+      .command(operation)
+      .description(description)
+      .argument('<id>', 'the project id: lowercase letters, digits and "-"')
+      .option('--wait-lock', `if the project is busy, wait for the running operation to finish, then ${operation}`)
+      .option('--wait-lock-timeout <duration>', 'how long --wait-lock may wait', '30m')
+      .option('--requested-by <who>', 'recorded as who asked (default: user@host)')
+      .option('--no-wait', 'start the workflow and return without waiting for its result')
+      .addOption(configOption())
+      .addOption(jsonOption());
+    if (operation === 'delete') command.option('--purge', 'remove the volumes too: the project cannot be restored afterwards');
+    command.action(async (id: string, opts: ProjectCliOptions) => {
+      exitCode = await runProjectOperation(output(Boolean(opts.json)), operation, id, opts);
+    });
+  }
+  for (const name of ['status', 'show']) {
+    const command = projectCommand
+      .command(name)
+      .description(name === 'show' ? "a project's record; --reveal prints its secrets (needs the secrets key)" : "a project's record: status, URLs (passwords masked), ports")
+      .argument('<id>')
+      .addOption(configOption())
+      .addOption(jsonOption());
+    if (name === 'show') command.option('--reveal', 'print the secrets too (FRAISIER_SECRETS_KEY, or the key file of the data directory)');
+    command.action(async (id: string, opts: { config: string; json?: boolean; reveal?: boolean }) => {
+      exitCode = await runProjectShow(output(Boolean(opts.json)), id, opts);
+    });
+  }
+  projectCommand
+    .command('list')
+    .description('the recorded projects (purged ones with --all)')
+    .option('--all', 'purged projects too')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts: { config: string; json?: boolean; all?: boolean }) => {
+      exitCode = await runProjectList(output(Boolean(opts.json)), opts);
+    });
 
   program
     .command('status')

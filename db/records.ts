@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ReleaseData } from '../domain/release';
 import type { Target, TargetKey } from '../domain/target';
 import type { Database, DeploymentsTable, ReleasesTable } from './schema';
+import { createProjectRecords } from './projects';
 import type { DeploymentRecord, Records, ReleaseRecord } from './types';
 
 type DeploymentRow = Selectable<DeploymentsTable>;
@@ -65,6 +66,7 @@ export function createRecords(db: Kysely<Database>): Records {
     sql<number>`greatest(0, round(extract(epoch from (${finishedAt}::timestamptz - started_at)) * 1000))::bigint`;
 
   return {
+    projects: createProjectRecords(db),
     async recordStart(op) {
       const expiresAt = op.ttlSeconds === null ? null : new Date(op.startedAt.getTime() + op.ttlSeconds * 1000);
       await db

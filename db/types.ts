@@ -68,6 +68,8 @@ export interface NewRelease extends OperationKey, TargetKey {
 
 /** The records API the activities and the CLI use; implemented on kysely in db/records.ts. */
 export interface Records {
+  /** The projects (tenants) and their ports (db/projects.ts). */
+  projects: ProjectRecords;
   /** Idempotent on (workflowId, runId): a retried activity never duplicates the row. */
   recordStart(op: NewOperation): Promise<void>;
   /** Idempotent: writing the same result twice leaves one row with that result. */

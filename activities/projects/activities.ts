@@ -23,6 +23,7 @@ import {
 import { ProjectInputError, type ProjectStackBackend, type StackContext } from './backends/contract';
 import { decryptSecrets, encryptSecrets, loadSecretsKey, type SecretsKey } from './crypto';
 import { generateSecret } from './secrets';
+import { projectSummary, projectVariables, renderUrl } from './summary';
 import { renderTemplate } from './template';
 
 /** How often a running stack change heartbeats: well inside the workflows' 5 s heartbeat timeout. */
@@ -79,29 +80,14 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
   /** PROJECT_ID, the ports and the secrets: what the template, the env file and the URLs are made of. */
   const variablesOf = async (record: ProjectRecord): Promise<{ vars: Record<string, string>; secretNames: string[] }> => {
     const secrets = decryptSecrets(await secretsKey(), { keyId: record.secretsKeyId, ciphertext: record.secretsCiphertext });
-    const ports = Object.fromEntries(Object.entries(record.ports).map(([name, port]) => [name, String(port)]));
-    return { vars: { [PROJECT_ID_VARIABLE]: record.id, ...ports, ...secrets }, secretNames: Object.keys(secrets) };
+    return { vars: projectVariables(record.id, record.ports, secrets), secretNames: Object.keys(secrets) };
   };
-
-  const url = (template: string | null, vars: Record<string, string>): string | null => (template === null ? null : renderTemplate(template, vars));
 
   /** What may be said of a project: its URLs with their password masked. */
   const summarize = async (record: ProjectRecord): Promise<ProjectSummary> => {
-    const { vars } = await variablesOf(record);
-    const api = url(record.apiUrlTemplate, vars);
-    const db = url(record.dbUrlTemplate, vars);
-    return {
-      id: record.id,
-      backend: record.backend,
-      status: record.status,
-      apiUrl: api === null ? null : maskUrlPassword(api),
-      dbUrl: db === null ? null : maskUrlPassword(db),
-      ports: record.ports,
-      createdAt: record.createdAt.toISOString(),
-      updatedAt: record.updatedAt.toISOString(),
-      purged: record.purged,
-      error: record.error,
-    };
+    const secrets = decryptSecrets(await secretsKey(), { keyId: record.secretsKeyId, ciphertext: record.secretsCiphertext });
+    const summary = projectSummary(record, secrets);
+    return { ...summary, apiUrl: summary.apiUrl === null ? null : maskUrlPassword(summary.apiUrl) };
   };
 
   /** A backend call inside an activity: heartbeats while it runs, cancelled with the activity. */
@@ -223,7 +209,7 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
       return asActivity(async () => {
         const record = await recorded(project);
         const { vars } = await variablesOf(record);
-        const api = url(record.apiUrlTemplate, vars);
+        const api = record.apiUrlTemplate === null ? null : renderUrl(record.apiUrlTemplate, vars);
         const check = settings.healthCheck;
         if (!check || api === null) {
           const state = await withStack(project, (b, ctx) => b.state(ctx, project, record.providerRef));

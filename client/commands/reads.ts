@@ -17,7 +17,7 @@ import { connectTemporal, type ConnectedClient } from '../temporalClient';
 
 const INSPECT_TIMEOUT = '2 minutes';
 
-async function withRecords<T>(body: (records: Records) => Promise<T>): Promise<T> {
+export async function withRecords<T>(body: (records: Records) => Promise<T>): Promise<T> {
   let records: Records;
   try {
     // Relative to fraisier's own folder, where `npm start` keeps .data/, wherever the CLI runs from.

@@ -11,6 +11,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { fraisierLogger } from '../../workers/logger';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FraisierActivities } from '../../activities/index';
+import type { ProjectActivities } from '../../activities/projects/activities';
 import type { DeployInput, OperationOutcome } from '../../domain/operations';
 import type { DeployStarted, ReleaseData } from '../../domain/release';
 import type { Target } from '../../domain/target';
@@ -63,8 +64,8 @@ function started(version: string): DeployStarted {
   return { version, release: { version, artifact: { image: `app:${version}` } }, ...(script.async ? { providerRef: `dep-${version}` } : {}) };
 }
 
-/** Every activity a workflow may call; each records its call. */
-function stubActivities(): FraisierActivities {
+/** Every activity a deploy, rollback, stop/start or cleanup may call; each records its call. */
+function stubActivities(): Omit<FraisierActivities, keyof ProjectActivities> {
   const log =
     <A extends unknown[], R>(name: string, body: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
@@ -122,7 +123,7 @@ function stubActivities(): FraisierActivities {
     markCleaned: log('markCleaned', async () => undefined),
     reconcileRecords: log('reconcileRecords', async () => ['wf-stuck run r1: terminated']),
   };
-  return stubs satisfies Record<keyof FraisierActivities, unknown>;
+  return stubs satisfies Record<Exclude<keyof FraisierActivities, keyof ProjectActivities>, unknown>;
 }
 
 const names = () => calls.map((c) => c.name);
