@@ -17,7 +17,7 @@ import {
   type ProjectsSettings,
 } from '../domain/projects';
 import { ConfigError } from './errors';
-import { durationSchema } from './durations';
+import { durationSchema, expectedStatusSchema, urlPathSchema } from './fields';
 import { allowed } from './hints';
 
 export const DEFAULT_PORT_RANGE = { from: 20_000, to: 29_999 } as const;
@@ -55,12 +55,10 @@ const urlTemplate = (what: string, example: string) =>
 
 const projectHealthCheckSchema = z
   .strictObject({
-    path: allowed(z.string().regex(/^\/[^\s]*$/), 'a URL path starting with "/", without whitespace, e.g. /healthz')
+    path: urlPathSchema()
       .default('/')
       .describe('Path probed on api_url (default /).'),
-    expected_status: allowed(z.int().min(100).max(599), 'an HTTP status code from 100 to 599')
-      .default(200)
-      .describe('HTTP status that means healthy.'),
+    expected_status: expectedStatusSchema(),
     timeout: durationSchema('How long to keep probing before the stack is declared unhealthy', 60),
     interval: durationSchema('Pause between two probes', 2),
   })
