@@ -12,6 +12,8 @@ import {
   PROJECT_BACKENDS,
   PROJECT_ID_VARIABLE,
   SECRET_KINDS,
+  SECRET_MAX_LENGTH,
+  SECRET_MIN_LENGTH,
   type ProjectBackend,
   type ProjectBackendChoice,
   type ProjectsSettings,
@@ -34,7 +36,7 @@ const secretSchema = z
   .strictObject({
     name: variableName('Variable the secret is given as, in the template and the URLs, e.g. DB_PASSWORD.'),
     kind: z.enum(SECRET_KINDS).describe('password (letters and digits without look-alikes), hex, base64 (URL-safe) or uuid.'),
-    length: allowed(z.int().min(8).max(128), 'an integer from 8 to 128')
+    length: allowed(z.int().min(SECRET_MIN_LENGTH).max(SECRET_MAX_LENGTH), `an integer from ${SECRET_MIN_LENGTH} to ${SECRET_MAX_LENGTH}`)
       .default(DEFAULT_SECRET_LENGTH)
       .describe(`Characters (default ${DEFAULT_SECRET_LENGTH}); a uuid ignores it.`),
   })
