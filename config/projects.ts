@@ -12,12 +12,14 @@ import {
   PROJECT_BACKENDS,
   PROJECT_ID_VARIABLE,
   SECRET_KINDS,
+  SECRET_MAX_LENGTH,
+  SECRET_MIN_LENGTH,
   type ProjectBackend,
   type ProjectBackendChoice,
   type ProjectsSettings,
 } from '../domain/projects';
 import { ConfigError } from './errors';
-import { durationSchema } from './durations';
+import { durationSchema, expectedStatusSchema, urlPathSchema } from './fields';
 import { allowed } from './hints';
 
 export const DEFAULT_PORT_RANGE = { from: 20_000, to: 29_999 } as const;
@@ -34,7 +36,7 @@ const secretSchema = z
   .strictObject({
     name: variableName('Variable the secret is given as, in the template and the URLs, e.g. DB_PASSWORD.'),
     kind: z.enum(SECRET_KINDS).describe('password (letters and digits without look-alikes), hex, base64 (URL-safe) or uuid.'),
-    length: allowed(z.int().min(8).max(128), 'an integer from 8 to 128')
+    length: allowed(z.int().min(SECRET_MIN_LENGTH).max(SECRET_MAX_LENGTH), `an integer from ${SECRET_MIN_LENGTH} to ${SECRET_MAX_LENGTH}`)
       .default(DEFAULT_SECRET_LENGTH)
       .describe(`Characters (default ${DEFAULT_SECRET_LENGTH}); a uuid ignores it.`),
   })
@@ -55,12 +57,10 @@ const urlTemplate = (what: string, example: string) =>
 
 const projectHealthCheckSchema = z
   .strictObject({
-    path: allowed(z.string().regex(/^\/[^\s]*$/), 'a URL path starting with "/", without whitespace, e.g. /healthz')
+    path: urlPathSchema()
       .default('/')
       .describe('Path probed on api_url (default /).'),
-    expected_status: allowed(z.int().min(100).max(599), 'an HTTP status code from 100 to 599')
-      .default(200)
-      .describe('HTTP status that means healthy.'),
+    expected_status: expectedStatusSchema(),
     timeout: durationSchema('How long to keep probing before the stack is declared unhealthy', 60),
     interval: durationSchema('Pause between two probes', 2),
   })

@@ -2,10 +2,8 @@ import { z } from 'zod';
 import { providerCatalogue, type ProviderEntry } from './providers/index';
 import { allowed } from './hints';
 import { HOST_PATTERN, NAME_MAX_LENGTH, NAME_RULE } from '../domain/names';
-import { durationSchema, optionalDurationSchema } from './durations';
+import { durationSchema, expectedStatusSchema, optionalDurationSchema, urlPathSchema } from './fields';
 import { projectsSchema } from './projects';
-
-export { durationSchema } from './durations';
 
 /*
  * The zod schema of fraises.yaml. Error messages are built by load.ts from the issues, the `allowed`
@@ -35,12 +33,10 @@ const httpHealthCheckSchema = z
       .describe('Full URL to probe. Give either url, or port (with host and path).'),
     host: hostSchema.optional().describe(`Host to probe when url is not given (default ${DEFAULT_HEALTH_HOST}).`),
     port: portSchema.optional().describe('Port to probe when url is not given.'),
-    path: allowed(z.string().regex(/^\/[^\s]*$/), 'a URL path starting with "/", without whitespace, e.g. /healthz')
+    path: urlPathSchema()
       .optional()
       .describe('Path to probe when url is not given (default /).'),
-    expected_status: allowed(z.int().min(100).max(599), 'an HTTP status code from 100 to 599')
-      .default(200)
-      .describe('HTTP status that means healthy.'),
+    expected_status: expectedStatusSchema(),
     timeout: durationSchema('How long to keep probing before the release is declared unhealthy', 60),
     interval: durationSchema('Pause between two probes', 2),
   })

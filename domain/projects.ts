@@ -11,6 +11,9 @@ export const PROJECT_ID_RULE = `lowercase letters, digits and "-", starting and 
 
 export const SECRET_KINDS = ['password', 'hex', 'base64', 'uuid'] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
+/** Bounds of a secret's length in characters (a uuid has its own). */
+export const SECRET_MIN_LENGTH = 8;
+export const SECRET_MAX_LENGTH = 128;
 
 export const PROJECT_STATUSES = ['provisioning', 'running', 'stopped', 'failed', 'deleted'] as const;
 export type ProjectStatus = (typeof PROJECT_STATUSES)[number];

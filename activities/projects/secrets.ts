@@ -1,15 +1,12 @@
 /** Secrets generated for a project, from node:crypto's CSPRNG. */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import type { SecretKind } from '../../domain/projects';
+import { SECRET_MAX_LENGTH, SECRET_MIN_LENGTH, type SecretKind } from '../../domain/projects';
 
 /**
  * Letters and digits without the look-alikes (0/O, 1/l/I): nothing that needs quoting in a URL, a shell, a
  * YAML value or an env file. 57 symbols: about 5.8 bits each, so the default 32 give about 186 bits.
  */
 export const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
-
-export const SECRET_MIN_LENGTH = 8;
-export const SECRET_MAX_LENGTH = 128;
 
 /**
  * A fresh secret of `length` characters (a uuid ignores it): password (PASSWORD_ALPHABET), hex (lowercase),
