@@ -172,7 +172,11 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
         const { vars, secretNames } = await variablesOf(record);
         const plain = Object.fromEntries(Object.entries(vars).filter(([name]) => !secretNames.includes(name)));
         const compose = renderTemplate(keepSecretsForCompose(record.template, secretNames), plain);
-        await withStack(project, (b, ctx) => b.up(ctx, { project, compose, env: vars }));
+        const { ref } = await withStack(project, (b, ctx) => b.up(ctx, { project, compose, env: vars }));
+        // The backend's own id of the stack (a Coolify service uuid): later calls go to it, a retried up finds it.
+        if (ref && ref !== record.providerRef) {
+          await deps.projects.setProjectStatus(project.backend, record.id, record.status, { providerRef: ref, error: record.error });
+        }
       });
     },
 
