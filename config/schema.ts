@@ -170,7 +170,8 @@ export const fraisesFileSchema = z
     fraises: z
       .record(nameSchema('fraise'), fraiseSchema)
       .refine((f) => Object.keys(f).length > 0, nonEmpty('fraises', '"my_api: { providers: { ... } }"'))
-      .describe('The services fraisier deploys, by name.'),
+      .describe('The services fraisier deploys, by name (may be left out by a file that only has projects:).')
+      .default({}),
   })
   .describe('fraisier configuration: the fraises (services) and, for each environment, how to deploy it.');
 

@@ -170,6 +170,31 @@ export function createProjectRecords(db: Kysely<Database>): ProjectRecords {
       return row;
     },
 
+    async reviveProject(project) {
+      validateProjectId(project.id);
+      // Only a purged row: its data is gone, so it starts again with what it is given (new secrets, the template now).
+      await db
+        .updateTable('projects')
+        .set({
+          status: 'provisioning',
+          purged: false,
+          error: null,
+          template: project.template,
+          secretsCiphertext: project.secretsCiphertext,
+          secretsKeyId: project.secretsKeyId,
+          apiUrlTemplate: project.apiUrlTemplate,
+          dbUrlTemplate: project.dbUrlTemplate,
+          updatedAt: project.createdAt,
+        })
+        .where('backend', '=', project.backend)
+        .where('id', '=', project.id)
+        .where('purged', '=', true)
+        .executeTakeFirst();
+      const row = await getProject(project.backend, project.id);
+      if (!row) throw new Error(`no ${describe(project.backend, project.id)} is recorded: createProjectOnce must come first`);
+      return row;
+    },
+
     async markDeleted(backend, id, options = {}) {
       return records.setProjectStatus(backend, id, 'deleted', { purged: options.purged === true, ...(options.at ? { at: options.at } : {}) });
     },

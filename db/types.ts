@@ -167,6 +167,11 @@ export interface ProjectRecords {
    * safe under concurrent calls (the port is the primary key of project_ports). Throws when the range is full.
    */
   allocatePorts(backend: ProjectBackend, id: string, names: readonly string[], range: { from: number; to: number }): Promise<Record<string, number>>;
+  /**
+   * A purged project provisioned again: not purged any more, status provisioning, with the new secrets and template
+   * given (its old data is gone). Idempotent: a project that is not purged is returned as it is.
+   */
+  reviveProject(project: NewProject): Promise<ProjectRecord>;
   getProject(backend: ProjectBackend, id: string): Promise<ProjectRecord | undefined>;
   /** Oldest first; purged projects only when asked. */
   listProjects(filter?: { backend?: ProjectBackend; includePurged?: boolean }): Promise<ProjectRecord[]>;

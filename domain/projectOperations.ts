@@ -3,7 +3,7 @@
  * workflows and the activities. Plain JSON, and never a secret: workflows pass the project id, activities load
  * and decrypt what they need.
  */
-import type { ProjectBackend, ProjectsSettings, ProjectStatus } from './projects';
+import type { ProjectBackend, ProjectsSettings, ProjectSummary } from './projects';
 
 export const PROJECT_OPERATIONS = ['provision', 'stop', 'start', 'delete', 'restore'] as const;
 export type ProjectOperation = (typeof PROJECT_OPERATIONS)[number];
@@ -23,14 +23,8 @@ export interface ProjectOperationInput {
 }
 
 /** What an operation says of the project: URLs with their password masked, never a secret. */
-export interface ProjectOutcome {
+export interface ProjectOutcome extends Pick<ProjectSummary, 'id' | 'backend' | 'status' | 'apiUrl' | 'dbUrl' | 'ports'> {
   operation: ProjectOperation;
-  id: string;
-  backend: ProjectBackend;
-  status: ProjectStatus;
-  apiUrl: string | null;
-  dbUrl: string | null;
-  ports: Record<string, number>;
   detail: string;
 }
 

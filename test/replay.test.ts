@@ -17,6 +17,11 @@ const CURRENT = [
   'rollback-succeeded',
   'power-stop',
   'power-start',
+  'project-provision',
+  'project-stop',
+  'project-start',
+  'project-restore',
+  'project-delete',
   'cleanup',
   'cleanup-target',
   'inspect-status',
@@ -30,7 +35,7 @@ const BEFORE_FEWER_ACTIVITIES = ['deploy-succeeded', 'deploy-rolled-back', 'depl
 const REQUIRED = [
   ...CURRENT,
   ...COOLIFY,
-  ...CURRENT.filter((name) => !name.startsWith('power-')).map((name) => `before-contract-v2--${name}`),
+  ...CURRENT.filter((name) => !/^(power|project)-/.test(name)).map((name) => `before-contract-v2--${name}`),
   ...BEFORE_FEWER_ACTIVITIES.map((name) => `before-fewer-activities--${name}`),
 ];
 

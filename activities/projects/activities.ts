@@ -53,7 +53,8 @@ async function asActivity<T>(body: () => Promise<T>): Promise<T> {
 /** Leaves `${NAME}` of each secret for compose to fill in from the env file: the rendered compose file holds no secret. */
 function keepSecretsForCompose(template: string, secretNames: readonly string[]): string {
   let text = template;
-  for (const name of secretNames) text = text.replace(new RegExp(`(?<!\\$)\\$\\{${name}\\}`, 'g'), `$\${${name}}`);
+  // A function as the replacement: in a replacement string "$$" would stand for one "$".
+  for (const name of secretNames) text = text.replace(new RegExp(`(?<!\\$)\\$\\{${name}\\}`, 'g'), () => `$\${${name}}`);
   return text;
 }
 
@@ -133,7 +134,7 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
             throw new ProjectInputError(`${settings.template}: ${(err as Error).message}`);
           }
           const stored = encryptSecrets(await secretsKey(), secrets);
-          const made = await deps.projects.createProjectOnce({
+          const fresh = {
             backend: project.backend,
             id,
             template,
@@ -142,9 +143,16 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
             apiUrlTemplate: settings.apiUrl,
             dbUrlTemplate: settings.dbUrl,
             createdAt: new Date(),
-          });
-          record = made.project;
-          created = made.created;
+          };
+          if (record) {
+            // Purged (its data gone): it starts again, with new secrets.
+            record = await deps.projects.reviveProject(fresh);
+            created = true;
+          } else {
+            const made = await deps.projects.createProjectOnce(fresh);
+            record = made.project;
+            created = made.created;
+          }
         }
         await deps.projects.allocatePorts(project.backend, id, settings.ports, settings.portRange);
         return { created, summary: await summarize(await recorded(project)) };

@@ -32,8 +32,9 @@ export function projectSummary(record: ProjectRecord, secrets: Record<string, st
     id: record.id,
     backend: record.backend,
     status: record.status,
-    apiUrl: record.apiUrlTemplate === null ? null : renderUrl(record.apiUrlTemplate, vars),
-    dbUrl: record.dbUrlTemplate === null ? null : maskUrlPassword(renderUrl(record.dbUrlTemplate, vars)),
+    // A purged project's ports are released: it has no URLs any more.
+    apiUrl: record.apiUrlTemplate === null || record.purged ? null : renderUrl(record.apiUrlTemplate, vars),
+    dbUrl: record.dbUrlTemplate === null || record.purged ? null : maskUrlPassword(renderUrl(record.dbUrlTemplate, vars)),
     ports: { ...record.ports },
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),

@@ -66,3 +66,23 @@ export async function removeImages(refs: readonly string[]): Promise<void> {
   if (refs.length === 0) return;
   await execa('docker', ['image', 'rm', '-f', ...refs], { reject: false, timeout: 120_000 });
 }
+
+/**
+ * An image of the host's static busybox and nothing else (FROM scratch), entrypoint /busybox: its command (from a
+ * compose file) picks the applet, e.g. ["httpd", "-f", "-p", "8080", "-h", "/www"]. /www holds an index.html.
+ */
+export async function buildBusyboxImage(tag: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fraisier-busybox-image-'));
+  try {
+    await fs.mkdir(path.join(dir, 'www'));
+    await fs.copyFile(BUSYBOX, path.join(dir, 'busybox'));
+    await fs.chmod(path.join(dir, 'busybox'), 0o755);
+    await fs.writeFile(path.join(dir, 'www', 'index.html'), `${tag}\n`);
+    await fs.writeFile(path.join(dir, 'Dockerfile'), ['FROM scratch', 'COPY busybox /busybox', 'COPY www /www', 'STOPSIGNAL SIGKILL', 'ENTRYPOINT ["/busybox"]', ''].join('\n'));
+    const r = await execa('docker', ['build', '-q', '-t', tag, dir], { reject: false, timeout: 180_000, env: { DOCKER_BUILDKIT: '0' } });
+    if (r.exitCode !== 0) throw new Error(`docker build of ${tag} failed: ${r.stderr || r.stdout}`);
+    return (await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', tag])).stdout.trim();
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

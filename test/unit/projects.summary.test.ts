@@ -37,6 +37,10 @@ describe('project summary', () => {
     expect(JSON.stringify(summary)).not.toContain('Xy7kPq9s');
   });
 
+  it('a purged project (its ports released) has no URLs', () => {
+    expect(projectSummary({ ...record, purged: true, status: 'deleted', ports: {} }, { DB_PASSWORD: 'Xy7kPq9s' })).toMatchObject({ apiUrl: null, dbUrl: null, ports: {} });
+  });
+
   it('without URL templates, no URLs', () => {
     expect(projectSummary({ ...record, apiUrlTemplate: null, dbUrlTemplate: null }, {})).toMatchObject({ apiUrl: null, dbUrl: null });
   });
