@@ -208,10 +208,11 @@ FRAISIER_UI_URL, DATABASE_URL (else the embedded database that "npm start" runs)
 
   program
     .command('providers')
-    .description('the providers fraisier knows')
+    .description('the providers fraisier knows, and where projects run (which backend "auto" picks, and why)')
+    .addOption(configOption())
     .addOption(jsonOption())
-    .action((opts: { json?: boolean }) => {
-      exitCode = runProviders(output(Boolean(opts.json)));
+    .action(async (opts: { json?: boolean; config: string }) => {
+      exitCode = await runProviders(output(Boolean(opts.json)), opts);
     });
 
   program

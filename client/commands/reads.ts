@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { resolve } from 'node:path';
+import { loadConfig } from '../../config/load';
+import { chooseBackend } from '../../config/projects';
 import { findProvider, providerCatalogue } from '../../config/providers/index';
 import type { ServiceStatus } from '../../domain/release';
 import type { Target } from '../../domain/target';
@@ -143,10 +146,19 @@ export async function runProviderTest(out: Output, fraise: string, environment: 
   }
 }
 
-export function runProviders(out: Output): number {
+export async function runProviders(out: Output, opts: { config: string }): Promise<number> {
   const list = providerCatalogue.map((p) => ({ name: p.name, available: p.available, description: p.description }));
-  if (out.json) out.data(list);
-  else for (const p of list) out.info(`${p.name.padEnd(16)} ${p.available ? 'available' : 'planned  '}  ${p.description}`);
+  if (out.json) {
+    out.data(list);
+    return EXIT.ok;
+  }
+  for (const p of list) out.info(`${p.name.padEnd(16)} ${p.available ? 'available' : 'planned  '}  ${p.description}`);
+  // Where projects run: the projects: section's backend when the file has one, else the auto rule.
+  const configured = await loadConfig(resolve(opts.config)).then(
+    (c) => c.projects?.backend ?? 'auto',
+    () => 'auto' as const,
+  );
+  out.info(`\nprojects (backend ${configured}): ${chooseBackend(configured, process.env).reason}`);
   return EXIT.ok;
 }
 

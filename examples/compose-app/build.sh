@@ -25,3 +25,9 @@ build() { # version, with-page
 build v1 yes
 build v2 yes
 build broken no
+
+# fraisier-busybox:latest: busybox alone, its applet chosen by the compose file's command (the projects tour).
+rm -rf "$ctx/www" && mkdir "$ctx/www" && echo "a fraisier project" > "$ctx/www/index.html"
+printf 'FROM scratch\nCOPY busybox /busybox\nCOPY www /www\nSTOPSIGNAL SIGKILL\nENTRYPOINT ["/busybox"]\n' > "$ctx/Dockerfile"
+docker build -q -t fraisier-busybox:latest "$ctx" >/dev/null
+echo "built fraisier-busybox:latest"

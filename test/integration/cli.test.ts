@@ -132,6 +132,11 @@ describe('read commands that need no server', () => {
       expect.objectContaining({ name: 'coolify', available: true }),
       expect.objectContaining({ name: 'bare_metal', available: false }),
     ]);
+    const text = await runCli(['providers', '--config', '/nonexistent/fraises.yaml'], { ...env, COOLIFY_API_URL: '', COOLIFY_API_TOKEN: '' });
+    expect(text.stdout).toMatch(/projects \(backend auto\): projects run on the local Docker host with docker compose: projects.backend is auto and COOLIFY_API_URL and COOLIFY_API_TOKEN are not set/);
+    const coolify = await runCli(['providers', '--config', '/nonexistent/fraises.yaml'], { ...env, COOLIFY_API_URL: 'https://coolify.example.com', COOLIFY_API_TOKEN: 'token-never-shown' });
+    expect(coolify.stdout).toMatch(/projects run on Coolify at https:\/\/coolify.example.com: projects.backend is auto/);
+    expect(coolify.stdout).not.toContain('token-never-shown');
     const info = await runCli(['provider-info', 'docker_compose'], env);
     expect(info.code).toBe(EXIT.ok);
     expect(info.stdout).toMatch(/compose_file \(required\)/);

@@ -1,6 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { resolveProjects } from '../../config/projects';
+import { renderTemplate } from '../../activities/projects/template';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfigText } from '../../config/load';
 import { listTargets, resolveTarget } from '../../config/resolve';
@@ -128,6 +130,15 @@ describe('loadConfig: the valid fixture', () => {
     if (!exists) return;
     const config = await loadConfig(example);
     expect(listTargets(config).length).toBeGreaterThan(0);
+  });
+
+  it('validates the projects example, whose template renders with its own variables', async () => {
+    const config = await loadConfig(resolve(import.meta.dirname, '../../examples/projects.yaml'));
+    const settings = resolveProjects(config);
+    expect(settings).toMatchObject({ backend: 'local', ports: ['API_PORT', 'DB_PORT'], template: resolve(import.meta.dirname, '../../examples/project-stack.yml') });
+    const text = await import('node:fs/promises').then((fs) => fs.readFile(settings.template, 'utf8'));
+    const vars = Object.fromEntries(['PROJECT_ID', ...settings.ports, ...settings.secrets.map((x) => x.name)].map((n) => [n, '1']));
+    expect(renderTemplate(text, vars)).toContain('"httpd", "-f", "-p", "1"');
   });
 });
 
