@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderInputError } from '../../activities/providers/contract';
-import { CoolifyHttpError, createCoolifyClient, type CoolifyClient } from '../../activities/providers/coolify/client';
+import { CoolifyHttpError, createCoolifyClient, type CoolifyClient } from '../../activities/coolify/client';
 import { loadContract, type Contract } from '../coolifyDouble/contract';
 import { MAX_BUILDS_PER_SERVER } from '../coolifyDouble/model';
 import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classify, fieldErrorsOf } from '../../activities/providers/coolify/client';
-import { buildLog, redact } from '../../activities/providers/coolify/logs';
+import { classify, fieldErrorsOf } from '../../activities/coolify/client';
+import { buildLog, redact } from '../../activities/coolify/logs';
 import { ProviderInputError } from '../../activities/providers/contract';
 
 describe("Coolify's build log", () => {

@@ -10,8 +10,8 @@ import type { CoolifyConfig } from '../../../config/providers/coolify';
 import type { DeployStarted, HealthReport, PreflightCheck, ReleaseData, ServiceStatus } from '../../../domain/release';
 import { probeHealth } from '../../health/index';
 import { ProviderInputError, type Provider, type ProviderContext, type ProviderDeps } from '../contract';
-import { createCoolifyClient, type CoolifyApplication, type CoolifyClient, type CoolifyDeployment } from './client';
-import { buildLog, redact } from './logs';
+import { createCoolifyClient, type CoolifyApplication, type CoolifyClient, type CoolifyDeployment } from '../../coolify/client';
+import { buildLog, redact } from '../../coolify/logs';
 
 type Ctx = ProviderContext<CoolifyConfig>;
 

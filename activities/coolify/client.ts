@@ -1,5 +1,6 @@
 /**
- * Coolify's HTTP API, as fraisier uses it: undici through the worker's pooled Agent, base URL + bearer token,
+ * Coolify's HTTP API, as fraisier uses it (the Coolify provider and the Coolify backend of projects, neither of
+ * which imports the other): undici through the worker's pooled Agent, base URL + bearer token,
  * always `Accept: application/json`, JSON bodies only, request and body timeouts, cancelled with the activity.
  * Types come from Coolify's OpenAPI file (api.generated.ts, `npm run coolify-types`).
  *
@@ -10,7 +11,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
-import { ProviderInputError } from '../contract';
+import { ProviderInputError } from '../providers/contract';
 import type { components, operations } from './api.generated';
 
 export type CoolifyApplication = components['schemas']['Application'];
@@ -36,6 +37,16 @@ export const ABILITY_HINTS: Readonly<Record<string, string>> = {
   write: 'set the version (image tag or env var) of an application',
   read: 'read applications and deployments',
 };
+
+/** A refusal retrying will not fix (401/403/404/409/422/400/405), with Coolify's status to tell them apart. */
+export class CoolifyInputError extends ProviderInputError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
 
 /** A failed call, classified. */
 export class CoolifyHttpError extends Error {
@@ -68,26 +79,37 @@ export function classify(method: string, path: string, status: number, body: unk
     const delayMs = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : 60_000;
     return ApplicationFailure.create({ message: `${where}: ${message} (rate limited; retried after ${delayMs / 1000}s)`, type: 'CoolifyRateLimited', nextRetryDelay: delayMs });
   }
-  if (status === 401) return new ProviderInputError(`${where}: ${message}: the API token was refused; check the token (and that the instance's API is enabled)`);
+  if (status === 401) return new CoolifyInputError(`${where}: ${message}: the API token was refused; check the token (and that the instance's API is enabled)`, status);
   if (status === 403) {
     const ability = /Missing required permissions: ([\w:]+)/.exec(message)?.[1];
     if (ability) {
-      return new ProviderInputError(`${where}: the API token lacks the "${ability}" ability, which fraisier needs to ${ABILITY_HINTS[ability] ?? 'do this'}: create a token with it in Coolify (Keys & Tokens)`);
+      return new CoolifyInputError(`${where}: the API token lacks the "${ability}" ability, which fraisier needs to ${ABILITY_HINTS[ability] ?? 'do this'}: create a token with it in Coolify (Keys & Tokens)`, status);
     }
-    return new ProviderInputError(`${where}: ${message}`);
+    return new CoolifyInputError(`${where}: ${message}`, status);
   }
   if (status === 422) {
     const fields = fieldErrorsOf(body);
     const detail = Object.entries(fields).map(([k, v]) => `${k}: ${v.join(' ')}`).join('; ');
-    return new ProviderInputError(`${where}: ${message}${detail ? ` (${detail})` : ''}`);
+    return new CoolifyInputError(`${where}: ${message}${detail ? ` (${detail})` : ''}`, status);
   }
-  if (status === 404 || status === 409 || status === 400 || status === 405) return new ProviderInputError(`${where}: ${message}`);
+  if (status === 404 || status === 409 || status === 400 || status === 405) return new CoolifyInputError(`${where}: ${message}`, status);
   return new CoolifyHttpError(`${where}: ${message} (HTTP ${status}; retried)`, status);
 }
 
 export type CoolifyProject = components['schemas']['Project'];
-/** An environment as Coolify sends it: with its applications (COOLIFY-NOTES.md, Projects and environments). */
-export type CoolifyEnvironment = components['schemas']['Environment'] & { applications?: CoolifyApplication[] };
+/**
+ * A service (a compose stack) as Coolify sends it: the file leaves out its `status`, which Coolify sends as
+ * `state:health` like an application's (COOLIFY-NOTES.md, Applications: "status is always state:health").
+ */
+export type CoolifyService = components['schemas']['Service'] & { status?: string };
+/**
+ * An environment as Coolify sends it: with its uuid, applications and services (COOLIFY-NOTES.md, Projects and
+ * environments: "One environment: GET /projects/{uuid}/{environment_name_or_uuid} ... with its applications and services").
+ */
+export type CoolifyEnvironment = components['schemas']['Environment'] & { uuid?: string; applications?: CoolifyApplication[]; services?: CoolifyService[] };
+export type CoolifyServiceCreate = Body<'create-service'>;
+/** One item of `PATCH /services/{uuid}/envs/bulk`. */
+export type CoolifyEnvItem = Body<'update-envs-by-service-uuid'>['data'][number];
 
 export interface CoolifyClient {
   health(): Promise<string>;
@@ -110,6 +132,22 @@ export interface CoolifyClient {
   rollbackImages(uuid: string): Promise<Json<'list-application-rollback-images', 200>>;
   rollback(uuid: string, tag: string): Promise<string | undefined>;
   deleteApplication(uuid: string): Promise<void>;
+  createProject(name: string, description: string): Promise<string>;
+  /** The new environment's uuid; a CoolifyInputError with status 409 when the name exists. */
+  createEnvironment(projectUuid: string, name: string): Promise<string>;
+  deleteEnvironment(projectUuid: string, environment: string): Promise<void>;
+  /** The new service's uuid (Coolify creates; it does not deduplicate: look it up by name first). */
+  createService(body: CoolifyServiceCreate): Promise<string>;
+  getService(uuid: string): Promise<CoolifyService>;
+  /** Replaces the service's compose file (base64, as Coolify takes it). */
+  updateServiceCompose(uuid: string, composeBase64: string): Promise<void>;
+  startService(uuid: string): Promise<void>;
+  stopService(uuid: string): Promise<void>;
+  /** Queues the deletion (asynchronous: a GET may still find it for a while); its volumes too with `volumes`. */
+  deleteService(uuid: string, options: { volumes: boolean }): Promise<void>;
+  listServiceEnvs(uuid: string): Promise<CoolifyEnv[]>;
+  /** Creates or updates each by key; not transactional (COOLIFY-NOTES.md): a retry sends the whole list again. */
+  upsertServiceEnvs(uuid: string, items: CoolifyEnvItem[]): Promise<void>;
 }
 
 export function createCoolifyClient(o: CoolifyClientOptions): CoolifyClient {
@@ -151,6 +189,12 @@ export function createCoolifyClient(o: CoolifyClientOptions): CoolifyClient {
     return { status: res.statusCode, json, text };
   }
   const get = async <T>(path: string): Promise<T> => (await call('GET', path)).json as T;
+  /** The `uuid` of a 201 answer; an answer without one is Coolify misbehaving (retried, like a 5xx). */
+  const uuidOf = (r: { json: unknown }, what: string): string => {
+    const uuid = (r.json as { uuid?: unknown } | undefined)?.uuid;
+    if (typeof uuid !== 'string' || uuid === '') throw new CoolifyHttpError(`Coolify ${what}: the answer has no uuid`, 0);
+    return uuid;
+  };
   const enc = encodeURIComponent;
 
   return {
@@ -185,5 +229,19 @@ export function createCoolifyClient(o: CoolifyClientOptions): CoolifyClient {
     rollbackImages: (uuid) => get(`/applications/${enc(uuid)}/rollback-images`),
     rollback: async (uuid, tag) => ((await call('POST', `/applications/${enc(uuid)}/rollback`, { commit: tag })).json as { deployment_uuid?: string }).deployment_uuid,
     deleteApplication: async (uuid) => void (await call('DELETE', `/applications/${enc(uuid)}?delete_volumes=false`)),
+    createProject: async (name, description) => uuidOf(await call('POST', '/projects', { name, description } satisfies Body<'create-project'>), 'POST /projects'),
+    createEnvironment: async (projectUuid, name) =>
+      uuidOf(await call('POST', `/projects/${enc(projectUuid)}/environments`, { name } satisfies Body<'create-environment'>), `POST /projects/${projectUuid}/environments`),
+    deleteEnvironment: async (projectUuid, environment) => void (await call('DELETE', `/projects/${enc(projectUuid)}/environments/${enc(environment)}`)),
+    createService: async (body) => uuidOf(await call('POST', '/services', body), 'POST /services'),
+    getService: (uuid) => get(`/services/${enc(uuid)}`),
+    updateServiceCompose: async (uuid, composeBase64) =>
+      void (await call('PATCH', `/services/${enc(uuid)}`, { docker_compose_raw: composeBase64 } satisfies Body<'update-service-by-uuid'>)),
+    startService: async (uuid) => void (await call('POST', `/services/${enc(uuid)}/start`)),
+    stopService: async (uuid) => void (await call('POST', `/services/${enc(uuid)}/stop`)),
+    deleteService: async (uuid, options) =>
+      void (await call('DELETE', `/services/${enc(uuid)}?delete_configurations=true&delete_volumes=${options.volumes}&docker_cleanup=true&delete_connected_networks=true`)),
+    listServiceEnvs: (uuid) => get(`/services/${enc(uuid)}/envs`),
+    upsertServiceEnvs: async (uuid, items) => void (await call('PATCH', `/services/${enc(uuid)}/envs/bulk`, { data: items } satisfies Body<'update-envs-by-service-uuid'>)),
   };
 }
