@@ -1,6 +1,7 @@
 /** Every activity a fraisier worker registers. Workflows import the *type* only (FraisierActivities). */
 import type { Records } from '../db/types';
 import { dataDir } from '../config/paths';
+import { createCoolifyProjectBackend } from './projects/backends/coolify/index';
 import { createLocalBackend } from './projects/backends/local/index';
 import { createProjectActivities } from './projects/activities';
 import { createProviderActivities } from './providerActivities';
@@ -17,7 +18,10 @@ export function createActivities(deps: { records: Records; providers: ProviderSo
     ...createProviderActivities(call),
     ...createProjectActivities({
       projects: deps.records.projects,
-      backends: { local: createLocalBackend({ dataDir: dir }) },
+      backends: {
+        local: createLocalBackend({ dataDir: dir }),
+        coolify: createCoolifyProjectBackend({ http: deps.providerDeps.http, env: deps.providerDeps.env }),
+      },
       run: deps.providerDeps.run,
       http: deps.providerDeps.http,
       env: deps.providerDeps.env,

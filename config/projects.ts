@@ -9,6 +9,7 @@ import {
   maskUrlPassword,
   placeholderNames,
   replacePlaceholders,
+  DEFAULT_COOLIFY_PROJECT,
   PROJECT_BACKENDS,
   PROJECT_ID_VARIABLE,
   SECRET_KINDS,
@@ -66,6 +67,19 @@ const projectHealthCheckSchema = z
   })
   .describe("Health check of a project's stack: an HTTP GET of path on its api_url.");
 
+const coolifyUuid = (what: string) =>
+  allowed(z.string().regex(/^[a-z0-9]{1,64}$/), "a Coolify uuid: lowercase letters and digits, as Coolify shows it (e.g. k0c8sg4ww8k4okgowkc4g8ok)").describe(what);
+
+const projectsCoolifySchema = z
+  .strictObject({
+    server_uuid: coolifyUuid("Uuid of the Coolify server every project's stack runs on (Servers, in Coolify)."),
+    destination_uuid: coolifyUuid('Uuid of the destination (Docker network) on that server; only when it has several.').optional(),
+    project: allowed(z.string().min(1).max(255), 'the name or uuid of a Coolify project, e.g. fraisier-projects')
+      .default(DEFAULT_COOLIFY_PROJECT)
+      .describe(`Coolify project holding every project (tenant), each in its own environment fraisier-project-<id>; created when absent (default ${DEFAULT_COOLIFY_PROJECT}).`),
+  })
+  .describe('Where projects go on Coolify: needed when backend is coolify (or auto, on a worker with COOLIFY_API_URL and COOLIFY_API_TOKEN).');
+
 export const projectsSchema = z
   .strictObject({
     template: z.string().min(1).describe("Compose template of a project's stack, relative to fraises.yaml or absolute; read on the worker's machine."),
@@ -80,6 +94,7 @@ export const projectsSchema = z
       .default('auto')
       .describe('local (docker compose), coolify, or auto: coolify when the worker has COOLIFY_API_URL and COOLIFY_API_TOKEN, else local.'),
     ready_timeout: durationSchema("Bound on waiting for a project's stack to come up", DEFAULT_PROJECT_READY_SECONDS),
+    coolify: projectsCoolifySchema.optional(),
   })
   .superRefine((value, ctx) => {
     const seen = new Map<string, string>([[PROJECT_ID_VARIABLE, 'the project id']]);
@@ -130,6 +145,15 @@ export const projectsSchema = z
         input: value.port_range,
         message: `holds ${value.port_range.to - value.port_range.from + 1} ports, fewer than the ${value.ports.length} each project needs`,
         params: { allowed: 'a range with room for many projects, e.g. { from: 20000, to: 29999 }' },
+      });
+    }
+    if (value.backend === 'coolify' && value.coolify === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['coolify'],
+        input: value.coolify,
+        message: 'missing: backend is coolify, which needs the server the stacks run on',
+        params: { allowed: 'coolify: { server_uuid: <uuid of a Coolify server> }' },
       });
     }
     if (value.health_check !== undefined && value.api_url === undefined) {
@@ -189,6 +213,9 @@ export function resolveProjects(config: { file: string; configDir: string; proje
       : null,
     backend: entry.backend,
     readyTimeoutSeconds: entry.ready_timeout,
+    coolify: entry.coolify
+      ? { serverUuid: entry.coolify.server_uuid, destinationUuid: entry.coolify.destination_uuid ?? null, project: entry.coolify.project }
+      : null,
   };
 }
 

@@ -98,6 +98,22 @@ export interface ProjectHealthCheck {
   intervalSeconds: number;
 }
 
+/** Where projects go on Coolify (`projects.coolify` of fraises.yaml). */
+export interface CoolifyProjectsSettings {
+  /** The Coolify server every project's stack runs on. */
+  serverUuid: string;
+  /** Only when that server has several destinations (Docker networks). */
+  destinationUuid: string | null;
+  /**
+   * The one Coolify project (name, or uuid) holding every tenant, each in an environment of its own named
+   * `fraisier-project-<id>`; created when absent.
+   */
+  project: string;
+}
+
+/** The Coolify project projects go in when projects.coolify.project is not given. */
+export const DEFAULT_COOLIFY_PROJECT = 'fraisier-projects';
+
 /**
  * The `projects:` section of fraises.yaml as the client resolved it (defaults filled in, the template's path made
  * absolute): plain JSON, sent to the workflows like a Target.
@@ -115,6 +131,8 @@ export interface ProjectsSettings {
   healthCheck: ProjectHealthCheck | null;
   backend: ProjectBackendChoice;
   readyTimeoutSeconds: number;
+  /** `projects.coolify`; null when the section has none (then the coolify backend cannot be used). */
+  coolify: CoolifyProjectsSettings | null;
 }
 
 /** The variable every project template and URL may use besides its ports and secrets. */

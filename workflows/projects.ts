@@ -89,7 +89,7 @@ async function bringUp(
     const reason = messageOf(err);
     const summary = await CancellationScope.nonCancellable(async () => {
       progress.start('compensate');
-      const removed = await stack.downStack(project, { volumes: created }).then(
+      const removed = await stack.downStack(project, { volumes: created }, settings).then(
         () => `removed its containers and network${created ? ' and volumes' : ''}`,
         (e: unknown) => `removing its containers failed too: ${messageOf(e)}`,
       );
@@ -132,7 +132,7 @@ export async function restoreProject(input: ProjectOperationInput): Promise<Proj
   const progress = new Progress('restore', ['check', 'start-stack', 'wait-healthy', 'record-result']);
   const summary = await records.describeProject(project);
   if (summary.purged) failure('restore', project, 'its data was purged (delete --purge): provision it anew instead', summary);
-  const state = await progress.step('check', () => look.stackState(project), (s) => `stack ${s}`);
+  const state = await progress.step('check', () => look.stackState(project, settings), (s) => `stack ${s}`);
   if (state === 'running' && summary.status === 'running') {
     const health = await look.probeProject(project, settings);
     if (health.ok) {
@@ -151,7 +151,7 @@ export async function stopProject(input: ProjectOperationInput): Promise<Project
   const progress = new Progress('stop', ['check', 'stop-stack', 'record-result']);
   const before = await progress.step('check', () => records.describeProject(project), (s) => s.status);
   if (before.status === 'deleted') failure('stop', project, 'it is deleted', before);
-  await progress.step('stop-stack', () => stack.stopStack(project));
+  await progress.step('stop-stack', () => stack.stopStack(project, input.settings));
   const summary = await progress.step('record-result', () => records.markProject(project, 'stopped', {}));
   return outcome('stop', summary, `project ${project.id} is stopped`);
 }
@@ -163,7 +163,7 @@ export async function startProject(input: ProjectOperationInput): Promise<Projec
   const before = await progress.step('check', () => records.describeProject(project), (s) => s.status);
   if (before.status === 'deleted') failure('start', project, 'it is deleted: restore it (if not purged) or provision it', before);
   try {
-    await progress.step('start-stack', () => stack.startStack(project));
+    await progress.step('start-stack', () => stack.startStack(project, settings));
   } catch (err) {
     if (isCancellation(err)) throw err;
     failure('start', project, `${messageOf(err)}; \`fraisier project restore ${project.id}\` re-creates a lost stack`, before);
@@ -183,7 +183,7 @@ export async function deleteProject(input: ProjectOperationInput): Promise<Proje
   const purge = input.purge === true;
   const progress = new Progress('delete', ['check', 'remove-stack', 'record-result']);
   await progress.step('check', () => records.describeProject(project), (s) => s.status);
-  await progress.step('remove-stack', () => stack.downStack(project, { volumes: purge }), () => (purge ? 'containers, network and volumes' : 'containers and network; volumes kept'));
+  await progress.step('remove-stack', () => stack.downStack(project, { volumes: purge }, input.settings), () => (purge ? 'containers, network and volumes' : 'containers and network; volumes kept'));
   const status: ProjectStatus = 'deleted';
   const summary = await progress.step('record-result', () => records.markProject(project, status, { purged: purge }));
   return outcome(

@@ -143,6 +143,7 @@ export interface CoolifyClient {
   updateServiceCompose(uuid: string, composeBase64: string): Promise<void>;
   startService(uuid: string): Promise<void>;
   stopService(uuid: string): Promise<void>;
+  restartService(uuid: string): Promise<void>;
   /** Queues the deletion (asynchronous: a GET may still find it for a while); its volumes too with `volumes`. */
   deleteService(uuid: string, options: { volumes: boolean }): Promise<void>;
   listServiceEnvs(uuid: string): Promise<CoolifyEnv[]>;
@@ -239,6 +240,7 @@ export function createCoolifyClient(o: CoolifyClientOptions): CoolifyClient {
       void (await call('PATCH', `/services/${enc(uuid)}`, { docker_compose_raw: composeBase64 } satisfies Body<'update-service-by-uuid'>)),
     startService: async (uuid) => void (await call('POST', `/services/${enc(uuid)}/start`)),
     stopService: async (uuid) => void (await call('POST', `/services/${enc(uuid)}/stop`)),
+    restartService: async (uuid) => void (await call('POST', `/services/${enc(uuid)}/restart`)),
     deleteService: async (uuid, options) =>
       void (await call('DELETE', `/services/${enc(uuid)}?delete_configurations=true&delete_volumes=${options.volumes}&docker_cleanup=true&delete_connected_networks=true`)),
     listServiceEnvs: (uuid) => get(`/services/${enc(uuid)}/envs`),

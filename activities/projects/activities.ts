@@ -20,6 +20,7 @@ import {
   type ProjectStatus,
   type ProjectSummary,
 } from '../../domain/projects';
+import { activityDeadline } from '../providerContext';
 import { ProjectInputError, type ProjectStackBackend, type StackContext } from './backends/contract';
 import { decryptSecrets, encryptSecrets, loadSecretsKey, type SecretsKey } from './crypto';
 import { generateSecret } from './secrets';
@@ -91,8 +92,12 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
     return { ...summary, apiUrl: summary.apiUrl === null ? null : maskUrlPassword(summary.apiUrl) };
   };
 
-  /** A backend call inside an activity: heartbeats while it runs, cancelled with the activity. */
-  const withStack = async <T>(project: ProjectRef, body: (backend: ProjectStackBackend, ctx: StackContext) => Promise<T>): Promise<T> => {
+  /** A backend call inside an activity: heartbeats while it runs, cancelled with the activity, bounded by it. */
+  const withStack = async <T>(
+    project: ProjectRef,
+    settings: ProjectsSettings | undefined,
+    body: (backend: ProjectStackBackend, ctx: StackContext) => Promise<T>,
+  ): Promise<T> => {
     const activity = Context.current();
     let last = '';
     const beat = setInterval(() => activity.heartbeat(last), HEARTBEAT_EVERY_MS);
@@ -100,6 +105,8 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
       return await body(backendOf(project), {
         run: deps.run,
         signal: activity.cancellationSignal,
+        deadline: activityDeadline(activity.info, Date.now()),
+        settings: settings ?? null,
         log: (message) => {
           last = message;
           activity.log.info(message);
@@ -174,13 +181,13 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
     },
 
     /** Renders the stored template with the stored ports, the secrets left to the env file, and brings the stack up. */
-    async upStack(project: ProjectRef, _settings: ProjectsSettings): Promise<void> {
+    async upStack(project: ProjectRef, settings: ProjectsSettings): Promise<void> {
       return asActivity(async () => {
         const record = await recorded(project);
         const { vars, secretNames } = await variablesOf(record);
         const plain = Object.fromEntries(Object.entries(vars).filter(([name]) => !secretNames.includes(name)));
         const compose = renderTemplate(keepSecretsForCompose(record.template, secretNames), plain);
-        const { ref } = await withStack(project, (b, ctx) => b.up(ctx, { project, compose, env: vars }));
+        const { ref } = await withStack(project, settings, (b, ctx) => b.up(ctx, { project, compose, env: vars }));
         // The backend's own id of the stack (a Coolify service uuid): later calls go to it, a retried up finds it.
         if (ref && ref !== record.providerRef) {
           await deps.projects.setProjectStatus(project.backend, record.id, record.status, { providerRef: ref, error: record.error });
@@ -188,31 +195,32 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
       });
     },
 
-    async startStack(project: ProjectRef): Promise<void> {
+    // settings: optional, as workflows started before they were passed call without them.
+    async startStack(project: ProjectRef, settings?: ProjectsSettings): Promise<void> {
       return asActivity(async () => {
         const record = await recorded(project);
-        await withStack(project, (b, ctx) => b.start(ctx, project, record.providerRef));
+        await withStack(project, settings, (b, ctx) => b.start(ctx, project, record.providerRef));
       });
     },
 
-    async stopStack(project: ProjectRef): Promise<void> {
+    async stopStack(project: ProjectRef, settings?: ProjectsSettings): Promise<void> {
       return asActivity(async () => {
         const record = await recorded(project);
-        await withStack(project, (b, ctx) => b.stop(ctx, project, record.providerRef));
+        await withStack(project, settings, (b, ctx) => b.stop(ctx, project, record.providerRef));
       });
     },
 
-    async downStack(project: ProjectRef, options: { volumes: boolean }): Promise<void> {
+    async downStack(project: ProjectRef, options: { volumes: boolean }, settings?: ProjectsSettings): Promise<void> {
       return asActivity(async () => {
         const record = await recorded(project);
-        await withStack(project, (b, ctx) => b.down(ctx, project, record.providerRef, options));
+        await withStack(project, settings, (b, ctx) => b.down(ctx, project, record.providerRef, options));
       });
     },
 
-    async stackState(project: ProjectRef): Promise<StackState> {
+    async stackState(project: ProjectRef, settings?: ProjectsSettings): Promise<StackState> {
       return asActivity(async () => {
         const record = await recorded(project);
-        return withStack(project, (b, ctx) => b.state(ctx, project, record.providerRef));
+        return withStack(project, settings, (b, ctx) => b.state(ctx, project, record.providerRef));
       });
     },
 
@@ -224,7 +232,7 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
         const api = record.apiUrlTemplate === null ? null : renderUrl(record.apiUrlTemplate, vars);
         const check = settings.healthCheck;
         if (!check || api === null) {
-          const state = await withStack(project, (b, ctx) => b.state(ctx, project, record.providerRef));
+          const state = await withStack(project, settings, (b, ctx) => b.state(ctx, project, record.providerRef));
           return { ok: state === 'running', detail: `stack ${state}; no health check configured` };
         }
         const target = `${api.replace(/\/+$/, '')}${check.path}`;

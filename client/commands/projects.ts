@@ -38,8 +38,8 @@ async function loadProjects(configFile: string, id?: string): Promise<{ settings
     throw err;
   }
   const { backend, reason } = chooseBackend(settings.backend, process.env);
-  if (backend === 'coolify') {
-    throw new CliError(`${reason}; projects on Coolify are not available in this version of fraisier yet: set projects.backend: local`, EXIT.badInput);
+  if (backend === 'coolify' && settings.coolify === null) {
+    throw new CliError(`${reason}, but fraises.yaml has no projects.coolify: add coolify: { server_uuid: <uuid of the Coolify server> } under projects (or set projects.backend: local)`, EXIT.badInput);
   }
   return { settings, backend, reason };
 }

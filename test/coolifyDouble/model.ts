@@ -1,5 +1,7 @@
 /**
- * The double's state: applications and their deployments, moving through their states on the double's own clock
+ * The double's state: projects and their environments, applications and their deployments, services (compose
+ * stacks) whose status moves on the double's clock too (start: `starting:unknown`, then `running:healthy`; stop:
+ * `exited:unhealthy`; a deletion is queued and done a little later, a GET still finding the service until then); moving through their states on the double's own clock
  * (sped up by `speed`), as Coolify v4.3.10 moves them: a deployment waits `queued` while its application has one
  * in progress or its server already builds 2; it then runs for the application's build time and ends `finished`
  * or `failed`; `cancelled-by-user` when cancelled. See ../shared/contracts/COOLIFY-NOTES.md.
@@ -43,6 +45,35 @@ export interface App {
   updatedAt: Date;
 }
 
+export type EnvRow = App['envs'][number];
+
+export interface Service {
+  id: number;
+  uuid: string;
+  name: string;
+  projectUuid: string;
+  environmentId: number;
+  serverUuid: string;
+  /** The compose file as Coolify keeps it: decoded. */
+  composeRaw: string;
+  status: string;
+  envs: EnvRow[];
+  /** Statuses still to come, each at its time on the double's clock. */
+  pending: Array<{ at: number; status: string }>;
+  /** Deletion queued: the service goes at this time; volumes with it or not. */
+  deletion: { at: number; volumes: boolean } | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Environment {
+  id: number;
+  uuid: string;
+  name: string;
+  projectUuid: string;
+  createdAt: Date;
+}
+
 export interface Deployment {
   id: number;
   uuid: string;
@@ -65,6 +96,9 @@ export function coolifyUuid(): string {
 }
 
 export const MAX_BUILDS_PER_SERVER = 2;
+export const DEFAULT_SERVER_UUID = 'server000000000000000000';
+/** One step of a service's start, stop or deletion at speed 1. */
+export const SERVICE_STEP_MS = 500;
 
 export class Model {
   readonly apps = new Map<string, App>();
@@ -74,8 +108,76 @@ export class Model {
 
   constructor(private readonly onEnded: (d: Deployment) => void) {}
 
-  /** Project name -> uuid. */
-  readonly projects = new Map<string, string>();
+  /** Coolify allows two projects of one name: a list, oldest first. */
+  readonly projects: Array<{ id: number; uuid: string; name: string }> = [];
+  readonly environments: Environment[] = [];
+  readonly services = new Map<string, Service>();
+  /** Services deleted, with whether their volumes went too (what a test checks after a purge). */
+  readonly deletedServices: Array<{ uuid: string; name: string; volumes: boolean }> = [];
+  /** Servers services may be created on. */
+  readonly servers = new Set<string>([DEFAULT_SERVER_UUID]);
+
+  projectByName(name: string) {
+    return this.projects.find((p) => p.name === name);
+  }
+
+  /** A new project, with its `production` environment (as Coolify creates it). */
+  createProject(name: string): { id: number; uuid: string; name: string } {
+    const project = { id: this.nextId++, uuid: coolifyUuid(), name };
+    this.projects.push(project);
+    this.createEnvironment(project.uuid, 'production');
+    return project;
+  }
+
+  createEnvironment(projectUuid: string, name: string): Environment {
+    const env: Environment = { id: this.nextId++, uuid: coolifyUuid(), name, projectUuid, createdAt: new Date() };
+    this.environments.push(env);
+    return env;
+  }
+
+  /** By name first, then by uuid (Coolify's order). */
+  findEnvironment(projectUuid: string, nameOrUuid: string): Environment | undefined {
+    const mine = this.environments.filter((e) => e.projectUuid === projectUuid);
+    return mine.find((e) => e.name === nameOrUuid) ?? mine.find((e) => e.uuid === nameOrUuid);
+  }
+
+  addService(spec: { name: string; projectUuid: string; environment: Environment; serverUuid: string; composeRaw: string }): Service {
+    const now = new Date();
+    const service: Service = {
+      id: this.nextId++,
+      uuid: coolifyUuid(),
+      name: spec.name,
+      projectUuid: spec.projectUuid,
+      environmentId: spec.environment.id,
+      serverUuid: spec.serverUuid,
+      composeRaw: spec.composeRaw,
+      status: 'exited:unhealthy',
+      envs: [],
+      pending: [],
+      deletion: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.services.set(service.uuid, service);
+    return service;
+  }
+
+  /** Coolify's start job: a moment later the containers are starting, then running. */
+  startService(s: Service, now = Date.now()): void {
+    s.pending = [
+      { at: now + SERVICE_STEP_MS / this.speed, status: 'starting:unknown' },
+      { at: now + (3 * SERVICE_STEP_MS) / this.speed, status: 'running:healthy' },
+    ];
+  }
+
+  stopService(s: Service, now = Date.now()): void {
+    s.pending = [{ at: now + SERVICE_STEP_MS / this.speed, status: 'exited:unhealthy' }];
+  }
+
+  deleteService(s: Service, volumes: boolean, now = Date.now()): void {
+    s.deletion = { at: now + (2 * SERVICE_STEP_MS) / this.speed, volumes };
+    this.stopService(s, now);
+  }
 
   addApp(spec: { name: string; project?: string; environment?: string; serverUuid?: string; imageName?: string; imageTag?: string; buildMs?: number; healthCheckEnabled?: boolean; uuid?: string }): App {
     const now = new Date();
@@ -85,7 +187,7 @@ export class Model {
       name: spec.name,
       project: spec.project ?? 'fraisier',
       environment: spec.environment ?? 'production',
-      serverUuid: spec.serverUuid ?? 'server0000000000000000000'.slice(0, 24),
+      serverUuid: spec.serverUuid ?? DEFAULT_SERVER_UUID,
       imageName: spec.imageName ?? `registry.local/${spec.name}`,
       imageTag: spec.imageTag ?? 'latest',
       fqdn: `http://${spec.name}.coolify.local`,
@@ -102,7 +204,8 @@ export class Model {
       updatedAt: now,
     };
     this.apps.set(app.uuid, app);
-    if (!this.projects.has(app.project)) this.projects.set(app.project, coolifyUuid());
+    const project = this.projectByName(app.project) ?? this.createProject(app.project);
+    if (!this.findEnvironment(project.uuid, app.environment)) this.createEnvironment(project.uuid, app.environment);
     return app;
   }
 
@@ -170,6 +273,16 @@ export class Model {
       d.updatedAt = new Date(now);
       this.log(d, 'stdout', `Building ${d.app.imageName}:${d.tag}`);
       this.log(d, 'stdout', 'internal step', true);
+    }
+    for (const s of this.services.values()) {
+      while (s.pending.length > 0 && (s.pending[0]?.at ?? Infinity) <= now) {
+        s.status = s.pending.shift()?.status ?? s.status;
+        s.updatedAt = new Date(now);
+      }
+      if (s.deletion && now >= s.deletion.at) {
+        this.services.delete(s.uuid);
+        this.deletedServices.push({ uuid: s.uuid, name: s.name, volumes: s.deletion.volumes });
+      }
     }
     for (const app of this.apps.values()) {
       if (app.stoppingUntil !== null && now >= app.stoppingUntil) {

@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Request as ApiRequest } from 'openapi-backend';
 import type { Contract, Violation } from './contract';
-import { coolifyUuid, Model, type App, type Deployment } from './model';
+import { parse as parseYaml } from 'yaml';
+import { coolifyUuid, Model, type App, type Deployment, type EnvRow, type Environment, type Service } from './model';
 
 export type Ability = 'read' | 'write' | 'deploy' | 'read:sensitive';
 
@@ -119,6 +120,10 @@ export function deploymentJson(d: Deployment, sensitive: boolean): Record<string
   };
 }
 
+function environmentJson(e: Environment, projectId: number): Record<string, unknown> {
+  return { id: e.id, uuid: e.uuid, name: e.name, project_id: projectId, created_at: iso(e.createdAt), updated_at: iso(e.createdAt), description: '' };
+}
+
 function appJson(app: App): Record<string, unknown> {
   return {
     id: app.id,
@@ -132,6 +137,53 @@ function appJson(app: App): Record<string, unknown> {
     created_at: iso(app.createdAt),
     updated_at: iso(app.updatedAt),
   };
+}
+
+function serviceJson(s: Service): Record<string, unknown> {
+  return {
+    id: s.id,
+    uuid: s.uuid,
+    name: s.name,
+    environment_id: s.environmentId,
+    server_id: 0,
+    description: '',
+    docker_compose_raw: s.composeRaw,
+    docker_compose: s.composeRaw,
+    destination_type: 'App\\Models\\StandaloneDocker',
+    destination_id: 0,
+    connect_to_docker_network: false,
+    is_container_label_escape_enabled: true,
+    is_container_label_readonly_enabled: true,
+    service_type: 'custom',
+    status: s.status,
+    created_at: iso(s.createdAt),
+    updated_at: iso(s.updatedAt),
+  };
+}
+
+function envJson(e: EnvRow): Record<string, unknown> {
+  return { ...e, is_runtime: true, is_buildtime: true, is_shared: false, real_value: e.value };
+}
+
+/**
+ * The compose file of a create or update: Coolify takes it base64-encoded and refuses (422) what does not decode
+ * strictly or is no compose file with services.
+ */
+function decodeCompose(raw: unknown): { compose: string } | { error: string } {
+  if (typeof raw !== 'string' || raw === '') return { error: 'The docker_compose_raw field is required.' };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) return { error: 'The docker_compose_raw should be base64 encoded.' };
+  const compose = Buffer.from(raw, 'base64').toString('utf8');
+  let doc: unknown;
+  try {
+    doc = parseYaml(compose);
+  } catch {
+    return { error: 'Invalid docker-compose file.' };
+  }
+  const services = (doc as { services?: unknown } | null)?.services;
+  if (typeof services !== 'object' || services === null || Array.isArray(services) || Object.keys(services).length === 0) {
+    return { error: 'Invalid docker-compose file: no services.' };
+  }
+  return { compose };
 }
 
 export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0.1', port = 0): Promise<CoolifyDouble> {
@@ -191,15 +243,137 @@ export async function startCoolifyDouble(options: DoubleOptions, host = '127.0.0
       case 'version':
         return need('read') ?? { status: 200, body: undefined, text: '4.3.10' };
       case 'list-projects':
-        return need('read') ?? reply(200, [...model.projects].map(([name, uuid], i) => ({ id: i + 1, uuid, name, description: '' })));
+        return need('read') ?? reply(200, model.projects.map((p) => ({ id: p.id, uuid: p.uuid, name: p.name, description: '' })));
+      case 'get-project-by-uuid': {
+        const denied = need('read');
+        if (denied) return denied;
+        const p = model.projects.find((x) => x.uuid === params.uuid);
+        if (!p) return notFound('Project not found.');
+        return reply(200, { id: p.id, uuid: p.uuid, name: p.name, description: '', environments: model.environments.filter((e) => e.projectUuid === p.uuid).map((e) => environmentJson(e, p.id)) });
+      }
+      case 'create-project': {
+        const denied = need('write');
+        if (denied) return denied;
+        if (typeof body.name !== 'string' || body.name === '') return reply(422, { message: 'Validation failed.', errors: { name: ['The name field is required.'] } });
+        return reply(201, { uuid: model.createProject(body.name).uuid });
+      }
+      case 'create-environment': {
+        const denied = need('write');
+        if (denied) return denied;
+        const p = model.projects.find((x) => x.uuid === params.uuid);
+        if (!p) return notFound('Project not found.');
+        if (typeof body.name !== 'string' || body.name === '') return reply(422, { message: 'Validation failed.', errors: { name: ['The name field is required.'] } });
+        if (model.environments.some((e) => e.projectUuid === p.uuid && e.name === body.name)) return reply(409, { message: 'Environment with this name already exists.' });
+        return reply(201, { uuid: model.createEnvironment(p.uuid, body.name).uuid });
+      }
+      case 'delete-environment': {
+        const denied = need('write');
+        if (denied) return denied;
+        const env = model.findEnvironment(params.uuid ?? '', params.environment_name_or_uuid ?? '');
+        if (!env) return notFound('Environment not found.');
+        const project = model.projects.find((x) => x.uuid === env.projectUuid);
+        const busy = [...model.services.values()].some((x) => x.environmentId === env.id) || [...model.apps.values()].some((a) => a.project === project?.name && a.environment === env.name && a.deletedAt === null);
+        if (busy) return reply(400, { message: 'Environment has resources, delete them first.' });
+        model.environments.splice(model.environments.indexOf(env), 1);
+        return reply(200, { message: 'Environment deleted.' });
+      }
       case 'get-environment-by-name-or-uuid': {
         const denied = need('read');
         if (denied) return denied;
-        const project = [...model.projects].find(([, uuid]) => uuid === params.uuid)?.[0];
-        const apps = [...model.apps.values()].filter((a) => a.project === project && a.environment === params.environment_name_or_uuid && a.deletedAt === null);
-        if (project === undefined || apps.length === 0) return notFound('Environment not found.');
-        const now = iso(new Date());
-        return reply(200, { id: 1, name: params.environment_name_or_uuid, project_id: 1, created_at: now, updated_at: now, description: '', applications: apps.map(appJson) });
+        const p = model.projects.find((x) => x.uuid === params.uuid);
+        const env = p ? model.findEnvironment(p.uuid, params.environment_name_or_uuid ?? '') : undefined;
+        if (!p || !env) return notFound('Environment not found.');
+        const apps = [...model.apps.values()].filter((a) => a.project === p.name && a.environment === env.name && a.deletedAt === null);
+        const services = [...model.services.values()].filter((x) => x.environmentId === env.id);
+        return reply(200, { ...environmentJson(env, p.id), applications: apps.map(appJson), services: services.map(serviceJson) });
+      }
+      case 'create-service': {
+        const denied = need('write');
+        if (denied) return denied;
+        if (typeof body.type === 'string') return reply(422, { message: 'Validation failed.', errors: { type: ['The double knows no one-click services: send docker_compose_raw.'] } });
+        const decoded = decodeCompose(body.docker_compose_raw);
+        if ('error' in decoded) return reply(422, { message: 'Validation failed.', errors: { docker_compose_raw: [decoded.error] } });
+        const p = model.projects.find((x) => x.uuid === body.project_uuid);
+        if (!p) return notFound('Project not found.');
+        // The environment by name first (COOLIFY-NOTES.md, Applications: "name tried first").
+        const env = model.findEnvironment(p.uuid, String(body.environment_name ?? '')) ?? model.findEnvironment(p.uuid, String(body.environment_uuid ?? ''));
+        if (!env) return notFound('Environment not found.');
+        if (!model.servers.has(String(body.server_uuid))) return notFound('Server not found.');
+        const created = model.addService({ name: typeof body.name === 'string' ? body.name : `service-${coolifyUuid().slice(0, 8)}`, projectUuid: p.uuid, environment: env, serverUuid: String(body.server_uuid), composeRaw: decoded.compose });
+        if (body.instant_deploy === true) model.startService(created);
+        return reply(201, { uuid: created.uuid, domains: [] });
+      }
+      case 'get-service-by-uuid': {
+        const denied = need('read');
+        if (denied) return denied;
+        const found = model.services.get(params.uuid ?? '');
+        return found ? reply(200, serviceJson(found)) : notFound('Service not found.');
+      }
+      case 'update-service-by-uuid': {
+        const denied = need('write');
+        if (denied) return denied;
+        const found = model.services.get(params.uuid ?? '');
+        if (!found) return notFound('Service not found.');
+        if (body.docker_compose_raw !== undefined) {
+          const decoded = decodeCompose(body.docker_compose_raw);
+          if ('error' in decoded) return reply(422, { message: 'Validation failed.', errors: { docker_compose_raw: [decoded.error] } });
+          found.composeRaw = decoded.compose;
+        }
+        found.updatedAt = new Date();
+        return reply(200, { uuid: found.uuid, domains: [] });
+      }
+      case 'start-service-by-uuid':
+      case 'restart-service-by-uuid':
+      case 'stop-service-by-uuid': {
+        const denied = need('deploy');
+        if (denied) return denied;
+        const found = model.services.get(params.uuid ?? '');
+        if (!found) return notFound('Service not found.');
+        if (operationId === 'stop-service-by-uuid') model.stopService(found);
+        else model.startService(found);
+        const messages: Record<string, string> = { 'start-service-by-uuid': 'Service starting request queued.', 'restart-service-by-uuid': 'Service restaring request queued.', 'stop-service-by-uuid': 'Service stopping request queued.' };
+        return reply(200, { message: messages[operationId] });
+      }
+      case 'delete-service-by-uuid': {
+        const denied = need('write');
+        if (denied) return denied;
+        const found = model.services.get(params.uuid ?? '');
+        if (!found) return notFound('Service not found.');
+        // A second DELETE while the first is queued queues another (the record is still there): harmless.
+        if (!found.deletion) model.deleteService(found, query.delete_volumes !== 'false');
+        return reply(200, { message: 'Service deletion request queued.' });
+      }
+      case 'list-envs-by-service-uuid': {
+        const denied = need('read');
+        if (denied) return denied;
+        const found = model.services.get(params.uuid ?? '');
+        return found ? reply(200, found.envs.map(envJson)) : notFound('Service not found.');
+      }
+      case 'update-envs-by-service-uuid': {
+        const denied = need('write');
+        if (denied) return denied;
+        const found = model.services.get(params.uuid ?? '');
+        if (!found) return notFound('Service not found.');
+        const items = Array.isArray(body.data) ? (body.data as Array<Record<string, unknown>>) : [];
+        const saved: EnvRow[] = [];
+        // Each item is saved as it comes: a bad one stops the rest, those before it stay (not transactional).
+        for (const [i, item] of items.entries()) {
+          if (typeof item.key !== 'string' || item.key === '' || typeof item.value !== 'string') {
+            return reply(422, { message: 'Validation failed.', errors: { [`data.${i}`]: ['key and value are required.'] } });
+          }
+          const now = iso(new Date());
+          const existing = found.envs.find((e) => e.key === item.key && e.is_preview === Boolean(item.is_preview));
+          if (existing) {
+            existing.value = item.value;
+            existing.updated_at = now;
+            saved.push(existing);
+          } else {
+            const row: EnvRow = { id: found.id * 1000 + found.envs.length + 1, uuid: coolifyUuid(), key: item.key, value: item.value, is_preview: Boolean(item.is_preview), is_literal: Boolean(item.is_literal), is_multiline: Boolean(item.is_multiline), is_shown_once: Boolean(item.is_shown_once), created_at: now, updated_at: now };
+            found.envs.push(row);
+            saved.push(row);
+          }
+        }
+        return reply(201, saved.map(envJson));
       }
       case 'get-application-by-uuid':
         return need('read') ?? (app ? reply(200, appJson(app)) : notFound());

@@ -50,6 +50,7 @@ describe('projects: in fraises.yaml', () => {
       healthCheck: { path: '/healthz', expectedStatus: 200, timeoutSeconds: 30, intervalSeconds: 2 },
       backend: 'auto',
       readyTimeoutSeconds: 180,
+      coolify: null,
     });
   });
 
@@ -57,6 +58,25 @@ describe('projects: in fraises.yaml', () => {
     expect(resolveProjects(withProjects('template: /opt/t.yml')).template).toBe('/opt/t.yml');
     const minimal = resolveProjects(withProjects('template: ~/t.yml'));
     expect(minimal).toMatchObject({ template: '~/t.yml', secrets: [], ports: [], apiUrl: null, dbUrl: null, healthCheck: null, readyTimeoutSeconds: 120 });
+  });
+
+  it('coolify: the server, the shared Coolify project (default fraisier-projects), a destination only when given', () => {
+    expect(resolveProjects(withProjects('template: t.yml\nbackend: coolify\ncoolify: { server_uuid: k0c8sg4ww8k4okgowkc4g8ok }')).coolify).toEqual({
+      serverUuid: 'k0c8sg4ww8k4okgowkc4g8ok',
+      destinationUuid: null,
+      project: 'fraisier-projects',
+    });
+    const named = resolveProjects(withProjects('template: t.yml\ncoolify: { server_uuid: abc, destination_uuid: def, project: Tenants }'));
+    expect(named.coolify).toEqual({ serverUuid: 'abc', destinationUuid: 'def', project: 'Tenants' });
+  });
+
+  it.each([
+    ['template: t.yml\nbackend: coolify', 'projects.coolify: missing: backend is coolify'],
+    ['template: t.yml\ncoolify: { project: x }', 'projects.coolify.server_uuid'],
+    ['template: t.yml\ncoolify: { server_uuid: "Not A Uuid" }', 'projects.coolify.server_uuid'],
+    ['template: t.yml\ncoolify: { server_uuid: abc, servers: [] }', 'projects.coolify.servers'],
+  ])('coolify: refuses %j at %s', (projects, expected) => {
+    expect(problems(projects).some((l) => l.includes(expected) && l.includes('; allowed: '))).toBe(true);
   });
 
   it('says when there is no projects section', () => {

@@ -4,6 +4,7 @@
  */
 import type { CommandRunner } from '../../commandRunner';
 import type { ProjectRef, StackState } from '../../../domain/projectOperations';
+import type { ProjectsSettings } from '../../../domain/projects';
 
 /** Raised for failures that retrying will not fix (a missing template, a refused token, no such stack). */
 export class ProjectInputError extends Error {
@@ -14,6 +15,13 @@ export class ProjectInputError extends Error {
 export interface StackContext {
   run: CommandRunner;
   signal: AbortSignal;
+  /** When the activity attempt must be done by (epoch ms): a backend that waits gives up before it. */
+  deadline: number;
+  /**
+   * The projects: section the operation was started with: what a backend needs to find a stack by name
+   * (projects.coolify). Null from a workflow started before it was passed to every call.
+   */
+  settings: ProjectsSettings | null;
   log(message: string): void;
 }
 
