@@ -8,26 +8,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { Runtime, type Worker } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { execa } from 'execa';
-import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stackName } from '../../activities/projects/backends/coolify/index';
-import { createCommandRunner } from '../../activities/runner';
 import { EXIT } from '../../client/exitCodes';
-import { temporalSettings } from '../../config/temporal';
-import { openRecords } from '../../db/connect';
-import type { Records } from '../../db/types';
 import { projectLockKey } from '../../domain/projects';
 import { findTemporalCli } from '../../workers/temporalCli';
 import { fraisierLogger } from '../../workers/logger';
-import { createFraisierWorker } from '../../workers/worker';
 import { loadContract } from '../coolifyDouble/contract';
 import { DEFAULT_SERVER_UUID } from '../coolifyDouble/model';
 import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';
 import { runCli, type CliRun } from '../support/cli';
-import { startPostgresCluster } from '../support/postgres';
+import { startWorkerStack, type WorkerStack } from '../support/workerStack';
 
 Runtime.install({ logger: fraisierLogger('WARN') });
 
@@ -36,15 +29,8 @@ const taskQueue = `coolify-projects-e2e-${process.pid}`;
 const ID = 'tenant-a';
 let dir: string;
 let configFile: string;
-let env: Record<string, string>;
 let double: CoolifyDouble;
-let records: Records;
-let worker: Worker;
-let running: Promise<void>;
-let client: Client;
-let http: Agent;
-let stopPostgres: () => Promise<void>;
-let address: string;
+let stack: WorkerStack;
 /** Every CLI run's output, scanned for secrets at the end. */
 const outputs: string[] = [];
 
@@ -53,7 +39,7 @@ const created = (id: string) =>
 const serviceOf = (id: string) => [...double.model.services.values()].find((s) => s.name === stackName(id));
 
 async function cli(args: string[]): Promise<CliRun> {
-  const r = await runCli([...args, '--config', configFile, '--json'], env);
+  const r = await runCli([...args, '--config', configFile, '--json'], stack.cliEnv);
   outputs.push(r.stdout, r.stderr);
   return r;
 }
@@ -84,22 +70,9 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  const pg = await startPostgresCluster();
-  stopPostgres = pg.stop;
-  records = await openRecords(pg.url);
-  address = inject('temporalAddress');
-  client = new Client({ connection: await Connection.connect({ address }) });
-  http = new Agent();
-  const secretsKey = randomBytes(32).toString('hex');
-  const coolifyEnv = { COOLIFY_API_URL: double.url, COOLIFY_API_TOKEN: TOKEN, FRAISIER_SECRETS_KEY: secretsKey, FRAISIER_DATA_DIR: join(dir, 'data') };
-  ({ worker } = await createFraisierWorker({
-    settings: temporalSettings({ TEMPORAL_ADDRESS: address, FRAISIER_TASK_QUEUE: taskQueue }),
-    records,
-    workflowBundle: { code: inject('workflowBundleCode') },
-    providerDeps: { run: createCommandRunner(), http, env: coolifyEnv },
-  }));
-  running = worker.run();
-  env = { ...(process.env as Record<string, string>), ...coolifyEnv, TEMPORAL_ADDRESS: address, DATABASE_URL: pg.url, FRAISIER_TASK_QUEUE: taskQueue };
+  // The worker and the CLI share the secrets key; both reach Coolify (the CLI to choose the backend).
+  const workerEnv = { COOLIFY_API_URL: double.url, COOLIFY_API_TOKEN: TOKEN, FRAISIER_SECRETS_KEY: randomBytes(32).toString('hex'), FRAISIER_DATA_DIR: join(dir, 'data') };
+  stack = await startWorkerStack({ taskQueue, workerEnv });
 });
 
 afterEach(() => {
@@ -107,13 +80,8 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running?.catch(() => undefined);
+  await stack?.close();
   await double?.close();
-  await client?.connection.close();
-  await records?.close();
-  await http?.close();
-  await stopPostgres?.();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -127,7 +95,7 @@ describe('projects on coolify, from the CLI', () => {
     expect(provisioned.json<{ outcome: { status: string; backend: string } }>().outcome).toMatchObject({ status: 'running', backend: 'coolify' });
     const uuid = serviceOf(ID)?.uuid;
     expect(serviceOf(ID)?.status).toMatch(/^running:/);
-    expect((await records.projects.getProject('coolify', ID))?.providerRef).toBe(uuid);
+    expect((await stack.records.projects.getProject('coolify', ID))?.providerRef).toBe(uuid);
     expect(double.model.projects.filter((p) => p.name === 'Tenants')).toHaveLength(1);
 
     const again = await project('provision');
@@ -164,11 +132,11 @@ describe('projects on coolify, from the CLI', () => {
 
     // No secret anywhere but in the requests that set them.
     const temporal = findTemporalCli();
-    const listed = await execa(temporal, ['workflow', 'list', '--address', address, '--query', `WorkflowId = '${projectLockKey('coolify', ID)}'`, '-o', 'json']);
+    const listed = await execa(temporal, ['workflow', 'list', '--address', stack.address, '--query', `WorkflowId = '${projectLockKey('coolify', ID)}'`, '-o', 'json']);
     const runs = (JSON.parse(listed.stdout || '[]') as Array<{ execution: { workflowId: string; runId: string } }>).map((r) => r.execution);
     expect(runs.length).toBeGreaterThanOrEqual(7);
     const histories = await Promise.all(
-      runs.map(async (r) => (await execa(temporal, ['workflow', 'show', '--address', address, '-w', r.workflowId, '-r', r.runId, '-o', 'json'])).stdout),
+      runs.map(async (r) => (await execa(temporal, ['workflow', 'show', '--address', stack.address, '-w', r.workflowId, '-r', r.runId, '-o', 'json'])).stdout),
     );
     const requests = double.log.filter((l) => l.operationId !== 'update-envs-by-service-uuid').map((l) => JSON.stringify(l));
     for (const secret of secrets) {
