@@ -104,9 +104,9 @@ describe('bad input is refused with exit code 2 before anything starts', () => {
   });
 
   it('an unknown command even with --help: said, not answered with the top-level help and exit 0', async () => {
-    const r = await runCli(['project', 'provision', '--help'], env);
+    const r = await runCli(['tenant', 'provision', '--help'], env);
     expect(r.code).toBe(EXIT.badInput);
-    expect(r.stderr).toContain('unknown command "project"');
+    expect(r.stderr).toContain('unknown command "tenant"');
     expect(r.stderr).toContain('commands: deploy, rollback');
     expect(r.stdout).toBe('');
     // A known command's own help still works.
