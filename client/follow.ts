@@ -77,3 +77,24 @@ export function failureDetails<T>(err: unknown): { message: string; type?: strin
   }
   return { message: cause?.message ?? err.message };
 }
+
+/**
+ * Like failureDetails, but the reason is the innermost cause's (an activity's ApplicationFailure under its
+ * ActivityFailure, say), its type the innermost one given; the details are the outermost attached.
+ */
+export function innermostFailure<T>(err: unknown): { message: string; type?: string; details?: T } | undefined {
+  if (!(err instanceof WorkflowFailedError)) return undefined;
+  let cause: unknown = err.cause;
+  let details: T | undefined;
+  let message = err.message;
+  let type: string | undefined;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure) {
+      details ??= cause.details?.[0] as T | undefined;
+      type = cause.type ?? type;
+    }
+    message = cause.message;
+    cause = cause.cause;
+  }
+  return { message, ...(type ? { type } : {}), ...(details ? { details } : {}) };
+}

@@ -3,12 +3,13 @@
  * backend and id): provision, stop, start, delete, restore. No secret ever enters them: they pass the project's
  * id and settings; the activities load and decrypt what they need. No backend name appears here.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ProjectActivities } from '../activities/projects/activities';
 import type { ProjectHealth, ProjectOperation, ProjectOperationInput, ProjectOutcome, ProjectRef } from '../domain/projectOperations';
-import type { ProjectsSettings, ProjectStatus, ProjectSummary } from '../domain/projects';
+import type { ProjectsSettings, ProjectSummary } from '../domain/projects';
 import { messageOf } from './failure';
 import { Progress } from './progress';
+import { probeUntilOk } from './waiting';
 
 const NON_RETRYABLE = ['ProjectInputError'];
 
@@ -57,17 +58,8 @@ function failure(operation: ProjectOperation, project: ProjectRef, reason: strin
 async function waitHealthy(project: ProjectRef, settings: ProjectsSettings, progress: Progress): Promise<ProjectHealth> {
   const intervalMs = Math.max(1, settings.healthCheck?.intervalSeconds ?? DEFAULT_HEALTH_INTERVAL_SECONDS) * 1_000;
   const timeoutMs = settings.readyTimeoutSeconds * 1_000;
-  let waitedMs = 0;
-  for (let probe = 1; ; probe++) {
-    const health = await look.probeProject(project, settings);
-    if (health.ok) return health;
-    if (waitedMs + intervalMs > timeoutMs) {
-      return { ok: false, detail: `not healthy after ${Math.round(waitedMs / 1000)}s (${probe} probes): ${health.detail}` };
-    }
-    progress.note(`probe ${probe}: ${health.detail}`);
-    await sleep(intervalMs);
-    waitedMs += intervalMs;
-  }
+  const { report, probes, waitedMs } = await probeUntilOk(() => look.probeProject(project, settings), { intervalMs, timeoutMs }, progress);
+  return report.ok ? report : { ok: false, detail: `not healthy after ${Math.round(waitedMs / 1000)}s (${probes} probes): ${report.detail}` };
 }
 
 /**
@@ -184,8 +176,7 @@ export async function deleteProject(input: ProjectOperationInput): Promise<Proje
   const progress = new Progress('delete', ['check', 'remove-stack', 'record-result']);
   await progress.step('check', () => records.describeProject(project), (s) => s.status);
   await progress.step('remove-stack', () => stack.downStack(project, { volumes: purge }, input.settings), () => (purge ? 'containers, network and volumes' : 'containers and network; volumes kept'));
-  const status: ProjectStatus = 'deleted';
-  const summary = await progress.step('record-result', () => records.markProject(project, status, { purged: purge }));
+  const summary = await progress.step('record-result', () => records.markProject(project, 'deleted', { purged: purge }));
   return outcome(
     'delete',
     summary,

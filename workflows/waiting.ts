@@ -40,20 +40,31 @@ export async function waitUntilReady(
   }
 }
 
+/**
+ * Probes with durable timers of `intervalMs` between looks until a probe passes or `timeoutMs` has gone by; returns
+ * the last report, with how many probes and how long it took. Each look that failed is noted on the progress.
+ */
+export async function probeUntilOk<R extends { ok: boolean; detail: string }>(
+  probe: () => Promise<R>,
+  o: { intervalMs: number; timeoutMs: number },
+  progress: Progress,
+): Promise<{ report: R; probes: number; waitedMs: number }> {
+  let waitedMs = 0;
+  for (let probes = 1; ; probes++) {
+    const report = await probe();
+    if (report.ok || waitedMs + o.intervalMs > o.timeoutMs) return { report, probes, waitedMs };
+    progress.note(`probe ${probes}: ${report.detail}`);
+    await sleep(o.intervalMs);
+    waitedMs += o.intervalMs;
+  }
+}
+
 /** Probes health at the configured interval until it passes or the configured timeout has gone by. */
 export async function waitUntilHealthy(target: Target, progress: Progress): Promise<HealthReport> {
   const timeoutMs = (target.healthCheck?.timeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS) * 1_000;
   const intervalMs = Math.max(1, target.healthCheck?.intervalSeconds ?? DEFAULT_HEALTH_INTERVAL_SECONDS) * 1_000;
-  let waitedMs = 0;
-  for (let probe = 1; ; probe++) {
-    const report = await probeActivities.probeHealth(target);
-    if (report.ok || waitedMs + intervalMs > timeoutMs) {
-      return report.ok ? report : { ...report, detail: `${report.detail} (still failing after ${probe} probes over ${waitedMs / 1000}s)` };
-    }
-    progress.note(`probe ${probe}: ${report.detail}`);
-    await sleep(intervalMs);
-    waitedMs += intervalMs;
-  }
+  const { report, probes, waitedMs } = await probeUntilOk(() => probeActivities.probeHealth(target), { intervalMs, timeoutMs }, progress);
+  return report.ok ? report : { ...report, detail: `${report.detail} (still failing after ${probes} probes over ${waitedMs / 1000}s)` };
 }
 
 /** The asynchronous wait (see waitUntilReady). */

@@ -20,15 +20,13 @@ import {
   type ProjectStatus,
   type ProjectSummary,
 } from '../../domain/projects';
-import { activityDeadline } from '../providerContext';
+import { activityDeadline, HEARTBEAT_EVERY_MS } from '../providerContext';
 import { ProjectInputError, type ProjectStackBackend, type StackContext } from './backends/contract';
 import { decryptSecrets, encryptSecrets, loadSecretsKey, type SecretsKey } from './crypto';
 import { generateSecret } from './secrets';
 import { projectSummary, projectVariables, renderUrl } from './summary';
 import { renderTemplate } from './template';
 
-/** How often a running stack change heartbeats: well inside the workflows' 5 s heartbeat timeout. */
-const HEARTBEAT_EVERY_MS = 1_000;
 const PROBE_TIMEOUT_MS = 5_000;
 
 export interface ProjectActivityDeps {
@@ -79,16 +77,18 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
     return backend;
   };
 
+  const secretsOf = async (record: ProjectRecord): Promise<Record<string, string>> =>
+    decryptSecrets(await secretsKey(), { keyId: record.secretsKeyId, ciphertext: record.secretsCiphertext });
+
   /** PROJECT_ID, the ports and the secrets: what the template, the env file and the URLs are made of. */
   const variablesOf = async (record: ProjectRecord): Promise<{ vars: Record<string, string>; secretNames: string[] }> => {
-    const secrets = decryptSecrets(await secretsKey(), { keyId: record.secretsKeyId, ciphertext: record.secretsCiphertext });
+    const secrets = await secretsOf(record);
     return { vars: projectVariables(record.id, record.ports, secrets), secretNames: Object.keys(secrets) };
   };
 
   /** What may be said of a project: its URLs with their password masked. */
   const summarize = async (record: ProjectRecord): Promise<ProjectSummary> => {
-    const secrets = decryptSecrets(await secretsKey(), { keyId: record.secretsKeyId, ciphertext: record.secretsCiphertext });
-    const summary = projectSummary(record, secrets);
+    const summary = projectSummary(record, await secretsOf(record));
     return { ...summary, apiUrl: summary.apiUrl === null ? null : maskUrlPassword(summary.apiUrl) };
   };
 
@@ -126,9 +126,9 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
     async ensureProject(project: ProjectRef, settings: ProjectsSettings): Promise<{ created: boolean; summary: ProjectSummary }> {
       return asActivity(async () => {
         const id = validateProjectId(project.id);
-        let record = await deps.projects.getProject(project.backend, id);
+        const existing = await deps.projects.getProject(project.backend, id);
         let created = false;
-        if (!record || record.purged) {
+        if (!existing || existing.purged) {
           const template = await readFile(settings.template, 'utf8').catch((err: NodeJS.ErrnoException) => {
             throw new ProjectInputError(`cannot read the project template ${settings.template} on this worker: ${err.code ?? err.message}`);
           });
@@ -151,14 +151,12 @@ export function createProjectActivities(deps: ProjectActivityDeps) {
             dbUrlTemplate: settings.dbUrl,
             createdAt: new Date(),
           };
-          if (record) {
+          if (existing) {
             // Purged (its data gone): it starts again, with new secrets.
-            record = await deps.projects.reviveProject(fresh);
+            await deps.projects.reviveProject(fresh);
             created = true;
           } else {
-            const made = await deps.projects.createProjectOnce(fresh);
-            record = made.project;
-            created = made.created;
+            created = (await deps.projects.createProjectOnce(fresh)).created;
           }
         }
         await deps.projects.allocatePorts(project.backend, id, settings.ports, settings.portRange);

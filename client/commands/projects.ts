@@ -1,7 +1,5 @@
 /** `fraisier project …`: the project operations (under the project's lock) and the reads of their records. */
 import { resolve } from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { ConfigError, loadConfig } from '../../config/load';
 import { dataDir } from '../../config/paths';
 import { chooseBackend, resolveProjects } from '../../config/projects';
@@ -13,7 +11,7 @@ import { projectSummary } from '../../activities/projects/summary';
 import type { LockCliOptions, Output } from '../cli';
 import { defaultRequester, durationSeconds } from '../context';
 import { CliError, EXIT } from '../exitCodes';
-import { followToEnd } from '../follow';
+import { followToEnd, innermostFailure } from '../follow';
 import { describeHolder } from '../lock';
 import { startProjectOperation } from '../projects';
 import { connectTemporal } from '../temporalClient';
@@ -44,24 +42,6 @@ async function loadProjects(configFile: string, id?: string): Promise<{ settings
   return { settings, backend, reason };
 }
 
-/** The innermost failure a workflow carried (an activity's ApplicationFailure under its ActivityFailure). */
-function rootFailure(err: unknown): { message: string; type?: string; details?: ProjectOutcome } | undefined {
-  if (!(err instanceof WorkflowFailedError)) return undefined;
-  let cause: unknown = err.cause;
-  let details: ProjectOutcome | undefined;
-  let message = err.message;
-  let type: string | undefined;
-  while (cause instanceof Error) {
-    if (cause instanceof ApplicationFailure) {
-      details ??= cause.details?.[0] as ProjectOutcome | undefined;
-      type = cause.type ?? type;
-    }
-    message = cause.message;
-    cause = cause.cause;
-  }
-  return { message, ...(type ? { type } : {}), ...(details ? { details } : {}) };
-}
-
 export async function runProjectOperation(out: Output, operation: ProjectOperation, id: string, opts: ProjectCliOptions): Promise<number> {
   const { settings, backend } = await loadProjects(opts.config, id);
   const project = { id, backend };
@@ -90,7 +70,7 @@ export async function runProjectOperation(out: Output, operation: ProjectOperati
       if (out.json) out.data({ ...base, outcome });
       return EXIT.ok;
     } catch (err) {
-      const failure = rootFailure(err);
+      const failure = innermostFailure<ProjectOutcome>(err);
       if (!failure) throw err;
       out.info(`FAILED: ${failure.message}`);
       if (out.json) out.data({ ...base, error: failure.message, ...(failure.details ? { outcome: failure.details } : {}) });

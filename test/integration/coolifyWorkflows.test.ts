@@ -5,27 +5,22 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { Runtime, type Worker } from '@temporalio/worker';
-import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createCommandRunner } from '../../activities/runner';
+import type { Client } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../client/exitCodes';
 import { startWebhookReceiver, type WebhookReceiver } from '../../client/webhooks';
-import { temporalSettings } from '../../config/temporal';
-import { openRecords } from '../../db/connect';
 import type { Records } from '../../db/types';
 import type { Target } from '../../domain/target';
 import { fraisierLogger } from '../../workers/logger';
-import { createFraisierWorker } from '../../workers/worker';
 import { loadContract } from '../coolifyDouble/contract';
 import type { App } from '../coolifyDouble/model';
 import { startCoolifyDouble, type CoolifyDouble } from '../coolifyDouble/server';
 import { runCli, spawnCli } from '../support/cli';
 import { startDeployUnderLock } from '../support/deploys';
 import { saveHistory } from '../support/histories';
-import { startPostgresCluster } from '../support/postgres';
 import { waitForStep } from '../support/progress';
+import { startWorkerStack, type WorkerStack } from '../support/workerStack';
 import { spawnWorker, type SpawnedWorker } from '../support/workers';
 import { until } from '../support/until';
 
@@ -39,11 +34,8 @@ let env: Record<string, string>;
 let double: CoolifyDouble;
 let receiver: WebhookReceiver;
 let records: Records;
-let worker: Worker;
-let running: Promise<void>;
+let stack: WorkerStack;
 let client: Client;
-let http: Agent;
-let stopPostgres: () => Promise<void>;
 let web: App;
 let preview: App;
 
@@ -75,23 +67,11 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  const pg = await startPostgresCluster();
-  stopPostgres = pg.stop;
-  records = await openRecords(pg.url);
-  const address = inject('temporalAddress');
-  client = new Client({ connection: await Connection.connect({ address }) });
+  stack = await startWorkerStack({ taskQueue, workerEnv: { COOLIFY_API_TOKEN: TOKEN, WEAK_TOKEN: 'weak' } });
+  ({ records, client } = stack);
   receiver = await startWebhookReceiver({ host: '127.0.0.1', port: 0, secret: 'e2e-webhook-secret-0123456789', records, client });
   double.setWebhook(receiver.url);
-  http = new Agent();
-  const settings = temporalSettings({ TEMPORAL_ADDRESS: address, FRAISIER_TASK_QUEUE: taskQueue });
-  ({ worker } = await createFraisierWorker({
-    settings,
-    records,
-    workflowBundle: { code: inject('workflowBundleCode') },
-    providerDeps: { run: createCommandRunner(), http, env: { COOLIFY_API_TOKEN: TOKEN, WEAK_TOKEN: 'weak' } },
-  }));
-  running = worker.run();
-  env = { ...(process.env as Record<string, string>), TEMPORAL_ADDRESS: address, DATABASE_URL: pg.url, FRAISIER_TASK_QUEUE: taskQueue };
+  env = stack.cliEnv;
 });
 
 afterEach(() => {
@@ -100,14 +80,9 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running?.catch(() => undefined);
   await receiver?.close();
   await double?.close();
-  await client?.connection.close();
-  await records?.close();
-  await http?.close();
-  await stopPostgres?.();
+  await stack?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
