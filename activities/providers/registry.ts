@@ -7,6 +7,6 @@ import type { ProviderFactory } from './contract';
  */
 export const providerImplementations: Readonly<Record<string, () => Promise<ProviderFactory<Record<string, unknown>>>>> = {
   docker_compose: async () => (await import('./docker_compose/index')).createDockerComposeProvider,
-  // Loaded only once its catalogue entry is `available` (the waiting for deployments is not in yet).
   coolify: async () => (await import('./coolify/index')).createCoolifyProvider,
+  bare_metal: async () => (await import('./bare_metal/index')).createBareMetalProvider,
 };

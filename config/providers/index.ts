@@ -56,9 +56,9 @@ export const providerCatalogue: readonly ProviderEntry[] = [
   {
     name: 'bare_metal',
     description: 'Release directories on a server over SSH, switched by a symlink, run by a service manager.',
-    available: false,
+    available: true,
     configSchema: bareMetalConfigSchema,
-    pathKeys: ['ssh_key'],
+    pathKeys: ['ssh_key', 'ssh_key_path', 'known_hosts'],
     checkVersion: gitRef,
     bounds: { changeSeconds: 20 * 60, readySeconds: 5 * 60 },
   },

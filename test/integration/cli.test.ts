@@ -27,7 +27,7 @@ beforeAll(async () => {
       '  api:',
       '    providers:',
       '      staging: { provider: docker_compose, config: { compose_file: c.yml, service_name: api } }',
-      '      production: { provider: bare_metal, config: { ssh_host: prod.example.com, ssh_user: deploy, app_path: /srv/api, systemd_service: api.service } }',
+      '      production: { provider: bare_metal, config: { ssh_host: prod.example.com, ssh_user: deploy, app_path: /srv/api, repo: /srv/git/api.git, systemd_service: api.service } }',
       '',
     ].join('\n'),
   );
@@ -76,10 +76,11 @@ describe('bad input is refused with exit code 2 before anything starts', () => {
     expect(r.stderr).toContain('--config');
   });
 
-  it('a provider that this version cannot run yet', async () => {
-    const r = await runCli(['deploy', 'api', 'production', '--version', 'v1', '--config', config], env);
+  it.each(['v1..2', 'v1.lock', '$(reboot)', '-v1', 'v1;rm'])('a bare_metal version %j that is not a git ref, before anything runs', async (version) => {
+    const r = await runCli(['deploy', 'api', 'production', '--version', version, '--config', config], env);
     expect(r.code).toBe(EXIT.badInput);
-    expect(r.stderr).toContain('uses provider "bare_metal", which this version of fraisier cannot run yet');
+    expect(r.stderr).toMatch(/version/);
+    expect(r.stderr).not.toMatch(/Temporal/);
   });
 
   it('a bad duration', async () => {
@@ -130,7 +131,7 @@ describe('read commands that need no server', () => {
     expect(list.json<Array<{ name: string; available: boolean }>>()).toEqual([
       expect.objectContaining({ name: 'docker_compose', available: true }),
       expect.objectContaining({ name: 'coolify', available: true }),
-      expect.objectContaining({ name: 'bare_metal', available: false }),
+      expect.objectContaining({ name: 'bare_metal', available: true }),
     ]);
     const text = await runCli(['providers', '--config', '/nonexistent/fraises.yaml'], { ...env, COOLIFY_API_URL: '', COOLIFY_API_TOKEN: '' });
     expect(text.stdout).toMatch(/projects \(backend auto\): projects run on the local Docker host with docker compose: projects.backend is auto and COOLIFY_API_URL and COOLIFY_API_TOKEN are not set/);

@@ -37,7 +37,7 @@ describe('fraises.schema.json', () => {
     });
     expect(providersInSchema).toEqual(providerNames);
     expect(defs.BareMetalConfig?.properties).toHaveProperty('ssh_host.description');
-    expect(defs.BareMetalConfig?.required).toEqual(['ssh_host', 'ssh_user', 'app_path']);
+    expect(defs.BareMetalConfig?.required).toEqual(['ssh_host', 'ssh_user', 'app_path', 'repo']);
   });
 
   it('accepts the valid fixture (and the example, when it exists)', async () => {

@@ -215,7 +215,7 @@ describe('loadConfig: errors name the file, the key path and what is allowed', (
   });
 
   it('missing key of a cross-field rule (systemd_service, coolify application lookup)', () => {
-    let err = parseError(withEnv('provider: bare_metal\nconfig: { ssh_host: h, ssh_user: u, app_path: /a }'));
+    let err = parseError(withEnv('provider: bare_metal\nconfig: { ssh_host: h, ssh_user: u, app_path: /a, repo: /r }'));
     expect(err.message).toContain('config.systemd_service: required when service_manager is systemd; allowed: a systemd unit name');
     expect(err.message).toContain('or set service_manager: none');
     err = parseError(withEnv('provider: coolify\nconfig: { coolify_url: "https://c.example.com", project: Web }'));
@@ -283,7 +283,7 @@ describe('loadConfig: errors name the file, the key path and what is allowed', (
   });
 
   it('wrong types', () => {
-    const err = parseError(withEnv('provider: bare_metal\nconfig: { ssh_host: h, ssh_user: u, app_path: /a, systemd_service: a, ssh_port: "22", build: "make" }\nretain: 1.5'));
+    const err = parseError(withEnv('provider: bare_metal\nconfig: { ssh_host: h, ssh_user: u, app_path: /a, repo: /r, systemd_service: a, ssh_port: "22", build: "make" }\nretain: 1.5'));
     expect(err.message).toContain('config.ssh_port: expected a number, got "22"; allowed: an integer from 1 to 65535');
     expect(err.message).toContain('config.build: expected a list, got "make"; allowed: a command as a list of arguments');
     expect(err.message).toContain('staging.retain: expected an integer, got 1.5; allowed: an integer from 1 to 100');
@@ -346,13 +346,13 @@ describe('hostile values are rejected', () => {
     ['systemd_service', '--now'],
     ['ssh_key', '-F/tmp/x'],
   ])('bare_metal %s %j', (key, value) => {
-    const config = { ssh_host: 'h.example.com', ssh_user: 'deploy', app_path: '/var/app', systemd_service: 'a.service', [key]: value };
+    const config = { ssh_host: 'h.example.com', ssh_user: 'deploy', app_path: '/var/app', repo: '/srv/git/app.git', systemd_service: 'a.service', [key]: value };
     const err = parseError(withEnv(`provider: bare_metal\nconfig: ${JSON.stringify(config)}`));
     expect(err.problems.map((p) => p.path)).toEqual([`fraises.my_api.providers.staging.config.${key}`]);
   });
 
   it.each(['10.0.0.1', '::1', '[2001:db8::1]', 'prod.example.com', 'localhost'])('accepts ssh_host %s', (host) => {
-    const config = { ssh_host: host, ssh_user: 'deploy', app_path: '/var/app', systemd_service: 'a.service' };
+    const config = { ssh_host: host, ssh_user: 'deploy', app_path: '/var/app', repo: '/srv/git/app.git', systemd_service: 'a.service' };
     expect(() => parseConfigText(withEnv(`provider: bare_metal\nconfig: ${JSON.stringify(config)}`), 'f.yaml')).not.toThrow();
   });
 

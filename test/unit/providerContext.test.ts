@@ -43,14 +43,16 @@ describe('the provider source', () => {
     expect(config).toEqual({ compose_file: '/srv/c.yml', service_name: 'web', pull: 'auto' });
   });
 
-  it('refuses, as input errors, a bad config, an unknown provider, and one not available yet', async () => {
+  it('refuses, as input errors, a bad config and an unknown provider', async () => {
     const source = createProviderSource(deps);
     await expect(source.prepare(target('docker_compose', { compose_file: '/srv/c.yml', service_name: 'web', pull: 'sometimes' }))).rejects.toThrow(
       /invalid docker_compose config for shop\/prod: config\.pull/,
     );
     await expect(source.prepare(target('kubernetes', {}))).rejects.toThrow(ProviderInputError);
     await expect(source.prepare(target('kubernetes', {}))).rejects.toThrow(/unknown provider "kubernetes"; known: docker_compose, coolify, bare_metal/);
-    await expect(source.prepare(target('bare_metal', {}))).rejects.toThrow(/not available in this version of fraisier yet/);
+    await expect(source.prepare(target('bare_metal', { ssh_host: 'h', ssh_user: 'u', app_path: '/srv/a', service_manager: 'none' }))).rejects.toThrow(
+      /invalid bare_metal config for shop\/prod: config\.repo/,
+    );
   });
 });
 
