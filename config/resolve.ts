@@ -2,13 +2,18 @@ import { DEFAULT_POLL_MAX_SECONDS, type HealthCheckConfig, type Target } from '.
 import { absolutePaths, findProvider } from './providers/index';
 import { ConfigError, formatPath } from './errors';
 import { quote } from '../domain/names';
-import { DEFAULT_HEALTH_HOST, DEFAULT_RETAIN, type FraisesConfig, type HealthCheckEntry } from './schema';
+import { DEFAULT_HEALTH_HOST, DEFAULT_RETAIN, healthFromServerRefusal, type FraisesConfig, type HealthCheckEntry } from './schema';
 
-/** Turns a health_check entry of the file into the contract's form (seconds, defaults filled in). */
+/**
+ * Turns a health_check entry of the file into the contract's form (seconds, defaults filled in). Keys left at
+ * their defaults (`from: worker`, no `body`) are not written, so the targets of older histories stay the same.
+ */
 export function normaliseHealthCheck(entry: HealthCheckEntry | undefined): HealthCheckConfig | undefined {
   if (!entry || entry.type === 'none') return undefined;
   if (entry.type === 'tcp') {
-    return { type: 'tcp', host: entry.host, port: entry.port, timeoutSeconds: entry.timeout, intervalSeconds: entry.interval };
+    const tcp: HealthCheckConfig = { type: 'tcp', host: entry.host, port: entry.port, timeoutSeconds: entry.timeout, intervalSeconds: entry.interval };
+    if (entry.from === 'server') tcp.from = 'server';
+    return tcp;
   }
   const check: HealthCheckConfig = {
     type: 'http',
@@ -20,6 +25,8 @@ export function normaliseHealthCheck(entry: HealthCheckEntry | undefined): Healt
   };
   if (entry.url !== undefined) check.url = entry.url;
   if (entry.port !== undefined) check.port = entry.port;
+  if (entry.body !== undefined) check.bodyContains = entry.body;
+  if (entry.from === 'server') check.from = 'server';
   return check;
 }
 
@@ -53,6 +60,14 @@ export function resolveTarget(config: FraisesConfig, fraise: string, environment
   // The schema admits only known providers, so this is our own bug if it is ever missing.
   const provider = findProvider(env.provider);
   if (!provider) throw new Error(`internal: provider ${env.provider} passed validation but is not in the catalogue`);
+  // The loader refuses this already (schema.ts); checked again for a config that did not come through it.
+  if (healthCheck?.from === 'server' && !provider.healthFromServer) {
+    const envPath = ['fraises', fraise, 'providers', environment];
+    const own = env.health_check !== undefined;
+    const at = own ? envPath : entry.health_check !== undefined ? ['fraises', fraise] : ['defaults'];
+    const { message, allowed } = healthFromServerRefusal(env.provider, own ? undefined : formatPath(envPath));
+    throw new ConfigError(config.file, [{ path: formatPath([...at, 'health_check', 'from']), message, allowed }]);
+  }
   const target: Target = {
     fraise,
     environment,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { providerCatalogue, type ProviderEntry } from './providers/index';
+import { findProvider, providerCatalogue, type ProviderEntry } from './providers/index';
 import { allowed } from './hints';
 import { HOST_PATTERN, NAME_MAX_LENGTH, NAME_RULE } from '../domain/names';
+import { formatPath } from './errors';
 import { durationSchema, expectedStatusSchema, optionalDurationSchema, urlPathSchema } from './fields';
 import { projectsSchema } from './projects';
 
@@ -25,6 +26,36 @@ export function nameSchema(kind: 'fraise' | 'environment') {
 const portSchema = allowed(z.int().min(1).max(65_535), 'an integer from 1 to 65535');
 const hostSchema = allowed(z.string().regex(HOST_PATTERN), HOST_RULE);
 
+/** The longest `body` an http check may look for. */
+export const HEALTH_BODY_MAX_LENGTH = 1024;
+
+/** Providers that run commands on the target's own server, and so can probe from there. */
+const serverProbingProviders = providerCatalogue.filter((p) => p.healthFromServer).map((p) => p.name);
+
+const healthFromSchema = allowed(
+  z.enum(['worker', 'server']),
+  `worker, or server with a provider that runs commands on the target's server (${serverProbingProviders.join(', ')})`,
+)
+  .default('worker')
+  .describe(
+    `Where the probe runs from: worker (the fraisier worker, default) or server (the deploy target's own server, e.g. for an app listening on its loopback; only with ${serverProbingProviders.join(', ')}).`,
+  );
+
+/**
+ * Why `health_check.from: server` is refused for `provider`, as the message and the "allowed" text of a problem
+ * whose key path ends with `.from`. `inheritedBy` is the key path of an environment that inherits the check.
+ */
+export function healthFromServerRefusal(provider: string, inheritedBy?: string): { message: string; allowed: string } {
+  const needs = `server needs a provider that runs commands on the target's server (${serverProbingProviders.join(', ')})`;
+  if (inheritedBy === undefined) {
+    return { message: `${needs}; ${provider} probes from the worker`, allowed: 'worker: remove from, or use from: worker' };
+  }
+  return {
+    message: `${needs}; ${inheritedBy} inherits this check, and its provider ${provider} probes from the worker`,
+    allowed: `worker: remove from, or use from: worker, or give ${inheritedBy} a health_check of its own`,
+  };
+}
+
 const httpHealthCheckSchema = z
   .strictObject({
     type: z.literal('http'),
@@ -37,6 +68,15 @@ const httpHealthCheckSchema = z
       .optional()
       .describe('Path to probe when url is not given (default /).'),
     expected_status: expectedStatusSchema(),
+    body: allowed(
+      z.string().min(1).max(HEALTH_BODY_MAX_LENGTH).regex(/^[^\u0000]*$/),
+      `text of 1 to ${HEALTH_BODY_MAX_LENGTH} characters, without NUL, that the response body must contain`,
+    )
+      .optional()
+      .describe(
+        `Text the response body must contain (a substring match, case-sensitive, on the first 64 KiB of the body), besides expected_status; 1 to ${HEALTH_BODY_MAX_LENGTH} characters. Without it, the status alone decides.`,
+      ),
+    from: healthFromSchema,
     timeout: durationSchema('How long to keep probing before the release is declared unhealthy', 60),
     interval: durationSchema('Pause between two probes', 2),
   })
@@ -70,6 +110,7 @@ const tcpHealthCheckSchema = z
     type: z.literal('tcp'),
     host: hostSchema.default(DEFAULT_HEALTH_HOST).describe(`Host to connect to (default ${DEFAULT_HEALTH_HOST}).`),
     port: portSchema.describe('Port that must accept connections.'),
+    from: healthFromSchema,
     timeout: durationSchema('How long to keep trying before the release is declared unhealthy', 60),
     interval: durationSchema('Pause between two attempts', 2),
   })
@@ -114,6 +155,13 @@ function environmentSchemaFor(entry: ProviderEntry) {
         `Longest pause between two looks at an asynchronous deployment (a Coolify build) when no webhook says it ended; backoff from 1 s; default 10 seconds`,
       ),
       description: descriptionSchema.optional(),
+    })
+    .superRefine((value, ctx) => {
+      const check = value.health_check;
+      if (!entry.healthFromServer && check !== undefined && check.type !== 'none' && check.from === 'server') {
+        const { message, allowed: allowedText } = healthFromServerRefusal(entry.name);
+        ctx.addIssue({ code: 'custom', path: ['health_check', 'from'], input: check.from, message, params: { allowed: allowedText } });
+      }
     })
     .describe(`Environment deployed with the ${entry.name} provider.`)
     .meta({ id: `${pascal(entry.name)}Environment`, title: `${entry.name} environment` });
@@ -173,7 +221,36 @@ export const fraisesFileSchema = z
       .describe('The services fraisier deploys, by name (may be left out by a file that only has projects:).')
       .default({}),
   })
+  .superRefine((file, ctx) => {
+    // An environment's own health_check is checked by its provider's schema; an inherited one only here.
+    for (const [fraise, entry] of Object.entries(file.fraises)) {
+      for (const [environment, env] of Object.entries(entry.providers)) {
+        if (env.health_check !== undefined) continue;
+        const inherited = inheritedHealthCheck(fraise, entry.health_check, file.defaults?.health_check);
+        if (!inherited || inherited.check.type === 'none' || inherited.check.from !== 'server') continue;
+        if (findProvider(env.provider)?.healthFromServer) continue;
+        const { message, allowed: allowedText } = healthFromServerRefusal(
+          env.provider,
+          formatPath(['fraises', fraise, 'providers', environment]),
+        );
+        ctx.addIssue({ code: 'custom', path: [...inherited.path, 'from'], input: 'server', message, params: { allowed: allowedText } });
+      }
+    }
+  })
   .describe('fraisier configuration: the fraises (services) and, for each environment, how to deploy it.');
+
+/**
+ * The health_check an environment without its own inherits (the fraise's, else the defaults'), and the key path
+ * it is written at; undefined when neither sets one.
+ */
+function inheritedHealthCheck(
+  fraise: string,
+  fromFraise: HealthCheckEntry | undefined,
+  fromDefaults: HealthCheckEntry | undefined,
+): { check: HealthCheckEntry; path: string[] } | undefined {
+  if (fromFraise !== undefined) return { check: fromFraise, path: ['fraises', fraise, 'health_check'] };
+  return fromDefaults !== undefined ? { check: fromDefaults, path: ['defaults', 'health_check'] } : undefined;
+}
 
 /** The validated content of fraises.yaml (durations in seconds, defaults filled in). */
 export type FraisesFile = z.output<typeof fraisesFileSchema>;

@@ -13,6 +13,13 @@ export type HealthCheckConfig =
       port?: number;
       path: string;
       expectedStatus: number;
+      /** Text the response body must contain (a substring match); absent: the status alone decides. */
+      bodyContains?: string;
+      /**
+       * `server`: the probe runs on the deploy target's own server (an app on its loopback), which only a provider
+       * that runs commands there can do. Absent: from the worker (never written, so recorded targets stay as they were).
+       */
+      from?: 'server';
       /** How long the deploy keeps probing before it declares the release unhealthy. */
       timeoutSeconds: number;
       /** Pause between two probes. */
@@ -22,6 +29,8 @@ export type HealthCheckConfig =
       type: 'tcp';
       host: string;
       port: number;
+      /** As for http: `server` probes from the target's own server; absent, from the worker. */
+      from?: 'server';
       timeoutSeconds: number;
       intervalSeconds: number;
     };

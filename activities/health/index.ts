@@ -23,6 +23,12 @@ export interface ProbeOptions {
 
 const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
 
+/** How much of a response body is read: a health body is small, a huge one is not read to its end. */
+const BODY_READ_LIMIT = 64 * 1024;
+
+/** How much of a body (or of the text looked for) a detail quotes. */
+const QUOTE_CHARS = 100;
+
 function probeTimeout(checkTimeoutSeconds: number, requested: number | undefined): number {
   const wanted = requested ?? DEFAULT_PROBE_TIMEOUT_MS;
   const ceiling = checkTimeoutSeconds > 0 ? checkTimeoutSeconds * 1000 : wanted;
@@ -50,7 +56,28 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-/** One GET; ok when the status is the expected one. Redirects are not followed. */
+/** The first `limit` bytes of a body as UTF-8 text; the rest is not read (the stream is closed). */
+async function readTextCapped(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const room = limit - size;
+    chunks.push(chunk.byteLength > room ? chunk.subarray(0, room) : chunk);
+    size += Math.min(chunk.byteLength, room);
+    if (size >= limit) break;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `"text"` with escapes, cut to QUOTE_CHARS characters. */
+function quoteShort(text: string): string {
+  return text.length > QUOTE_CHARS ? `${JSON.stringify(text.slice(0, QUOTE_CHARS))}...` : JSON.stringify(text);
+}
+
+/**
+ * One GET; ok when the status is the expected one and, when the check has `bodyContains`, the body (its first
+ * 64 KiB) contains that text. Redirects are not followed.
+ */
 export async function probeHttp(check: HttpHealthCheck, options: ProbeOptions = {}): Promise<ProbeResult> {
   const url = httpCheckUrl(check);
   const timeoutMs = probeTimeout(check.timeoutSeconds, options.probeTimeoutMs);
@@ -66,19 +93,34 @@ export async function probeHttp(check: HttpHealthCheck, options: ProbeOptions = 
       reset: true,
       headers: { 'user-agent': 'fraisier-health-probe' },
     });
-    // Read (and drop) the body so the socket is released; a health body is small.
-    await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-    const ms = Date.now() - started;
-    const ok = res.statusCode === check.expectedStatus;
-    return {
-      ok,
-      detail: `GET ${url}: status ${res.statusCode}, expected ${check.expectedStatus} (${ms} ms)`,
-    };
-  } catch (err) {
-    if (timer.aborted) {
-      return { ok: false, detail: `GET ${url}: no answer within ${timeoutMs} ms (expected status ${check.expectedStatus})` };
+    const wanted = check.bodyContains;
+    if (wanted === undefined) {
+      // Read (and drop) the body so the socket is released; a health body is small.
+      await res.body.dump({ limit: BODY_READ_LIMIT }).catch(() => undefined);
+      const ms = Date.now() - started;
+      const ok = res.statusCode === check.expectedStatus;
+      return {
+        ok,
+        detail: `GET ${url}: status ${res.statusCode}, expected ${check.expectedStatus} (${ms} ms)`,
+      };
     }
-    return { ok: false, detail: `GET ${url}: ${errorText(err)} (expected status ${check.expectedStatus})` };
+    const body = await readTextCapped(res.body, BODY_READ_LIMIT);
+    const ms = Date.now() - started;
+    const statusOk = res.statusCode === check.expectedStatus;
+    const bodyOk = body.includes(wanted);
+    const status = statusOk ? `status ${res.statusCode}` : `status ${res.statusCode}, expected ${check.expectedStatus}`;
+    const got = body === '' ? 'got an empty body' : `got ${quoteShort(body)}`;
+    const bodyText = bodyOk ? `body contains ${quoteShort(wanted)}` : `body does not contain ${quoteShort(wanted)}, ${got}`;
+    return { ok: statusOk && bodyOk, detail: `GET ${url}: ${status}, ${bodyText} (${ms} ms)` };
+  } catch (err) {
+    const expected =
+      check.bodyContains === undefined
+        ? `expected status ${check.expectedStatus}`
+        : `expected status ${check.expectedStatus} and a body containing ${quoteShort(check.bodyContains)}`;
+    if (timer.aborted) {
+      return { ok: false, detail: `GET ${url}: no answer within ${timeoutMs} ms (${expected})` };
+    }
+    return { ok: false, detail: `GET ${url}: ${errorText(err)} (${expected})` };
   }
 }
 
@@ -110,8 +152,14 @@ export function probeTcp(check: TcpHealthCheck, options: ProbeOptions = {}): Pro
   });
 }
 
-/** One probe of a configured health check. */
+/** One probe of a configured health check, from this process (the worker). */
 export async function probeHealth(check: HealthCheckConfig, options: ProbeOptions = {}): Promise<HealthReport> {
+  // A `from: server` check runs on the target's server, which only its provider can reach: probing it from here
+  // would test another machine's loopback and could pass for the wrong reason. The config refuses it for the
+  // providers that call this, so reaching here is our bug, not bad input.
+  if (check.from === 'server') {
+    throw new Error(`internal: probeHealth was asked to probe a "from: server" ${check.type} check from the worker; only the provider can probe from the server`);
+  }
   if (check.type === 'http') {
     const r = await probeHttp(check, options);
     return { ...r, source: 'http' };

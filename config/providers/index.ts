@@ -24,6 +24,11 @@ export interface ProviderEntry {
   checkVersion(version: string): string | null;
   /** Default bounds of this provider's steps; an environment may set its own (deploy_timeout, ready_timeout). */
   bounds: TargetBounds;
+  /**
+   * Whether the provider runs commands on the target's own server and so can run its health probe there
+   * (`health_check.from: server`); the others probe from the worker only.
+   */
+  healthFromServer: boolean;
 }
 
 /** Versions become git refs and directory names on the server: git refuses "..", a trailing "." and ".lock". */
@@ -42,6 +47,7 @@ export const providerCatalogue: readonly ProviderEntry[] = [
     pathKeys: ['compose_file', 'env_file'],
     checkVersion: (version) => dockerTagProblem('docker_compose', version),
     bounds: { changeSeconds: 20 * 60, readySeconds: 5 * 60 },
+    healthFromServer: false,
   },
   {
     name: 'coolify',
@@ -52,6 +58,7 @@ export const providerCatalogue: readonly ProviderEntry[] = [
     checkVersion: (version) => dockerTagProblem('coolify', version),
     // A Coolify build may queue behind others and take many minutes.
     bounds: { changeSeconds: 40 * 60, readySeconds: 30 * 60 },
+    healthFromServer: false,
   },
   {
     name: 'bare_metal',
@@ -61,6 +68,7 @@ export const providerCatalogue: readonly ProviderEntry[] = [
     pathKeys: ['ssh_key', 'ssh_key_path', 'known_hosts'],
     checkVersion: gitRef,
     bounds: { changeSeconds: 20 * 60, readySeconds: 5 * 60 },
+    healthFromServer: true,
   },
 ];
 

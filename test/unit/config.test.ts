@@ -400,3 +400,128 @@ describe('health checks', () => {
     expect(target.healthCheck).toEqual({ type: 'tcp', host: '127.0.0.1', port: 5432, timeoutSeconds: 3600, intervalSeconds: 2 });
   });
 });
+
+describe('health_check body and from', () => {
+  const DOCKER = 'provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }';
+  const COOLIFY = 'provider: coolify\nconfig: { coolify_url: "https://c.example.com", application_uuid: abcdefghijklmnopqrstuvwx }';
+  const BARE = 'provider: bare_metal\nconfig: { ssh_host: h.example.com, ssh_user: deploy, app_path: /var/app, systemd_service: a.service }';
+  const withCheck = (env: string, hc: string) => withEnv(`${env}\nhealth_check: ${hc}`);
+  const REFUSED_DOCKER =
+    "fraises.yaml: fraises.my_api.providers.staging.health_check.from: server needs a provider that runs commands on the target's server (bare_metal); docker_compose probes from the worker; allowed: worker: remove from, or use from: worker";
+
+  it('body is written to the domain as bodyContains, on http checks', () => {
+    const config = parseConfigText(withCheck(DOCKER, '{ type: http, port: 8080, body: "ok v2" }'));
+    expect(resolveTarget(config, 'my_api', 'staging').healthCheck).toEqual({
+      type: 'http',
+      host: '127.0.0.1',
+      port: 8080,
+      path: '/',
+      expectedStatus: 200,
+      bodyContains: 'ok v2',
+      timeoutSeconds: 60,
+      intervalSeconds: 2,
+    });
+  });
+
+  it('body is refused on a tcp check, and when empty, too long or holding NUL', () => {
+    expect(parseError(withCheck(DOCKER, '{ type: tcp, port: 1, body: ok }')).message).toBe(
+      'fraises.yaml: fraises.my_api.providers.staging.health_check.body: unknown key; allowed: type, host, port, from, timeout, interval',
+    );
+    expect(parseError(withCheck(DOCKER, '{ type: http, port: 1, body: "" }')).message).toContain(
+      'health_check.body: "": length must be at least 1; allowed: text of 1 to 1024 characters, without NUL, that the response body must contain',
+    );
+    expect(parseError(withCheck(DOCKER, `{ type: http, port: 1, body: ${'x'.repeat(1025)} }`)).message).toContain(
+      'length must be at most 1024',
+    );
+    expect(() => parseConfigText(withCheck(DOCKER, `{ type: http, port: 1, body: ${'x'.repeat(1024)} }`))).not.toThrow();
+    const nul = parseError(withCheck(DOCKER, '{ type: http, port: 1, body: "ok\\0" }'));
+    expect(nul.problems.map((p) => p.path)).toEqual(['fraises.my_api.providers.staging.health_check.body']);
+    expect(nul.message).toContain('without NUL');
+  });
+
+  it('from: server is accepted for bare_metal, and written to the domain', () => {
+    const http = parseConfigText(withCheck(BARE, '{ type: http, port: 8080, path: /healthz, from: server }'));
+    expect(resolveTarget(http, 'my_api', 'staging').healthCheck).toMatchObject({ type: 'http', port: 8080, from: 'server' });
+    const tcp = parseConfigText(withCheck(BARE, '{ type: tcp, port: 5432, from: server }'));
+    expect(resolveTarget(tcp, 'my_api', 'staging').healthCheck).toEqual({
+      type: 'tcp',
+      host: '127.0.0.1',
+      port: 5432,
+      from: 'server',
+      timeoutSeconds: 60,
+      intervalSeconds: 2,
+    });
+  });
+
+  it('from: server is refused for docker_compose and coolify, naming the key path, the provider and what to do', () => {
+    expect(parseError(withCheck(DOCKER, '{ type: http, port: 8080, from: server }')).message).toBe(REFUSED_DOCKER);
+    expect(parseError(withCheck(DOCKER, '{ type: tcp, port: 8080, from: server }')).message).toBe(REFUSED_DOCKER);
+    const coolify = parseError(withCheck(COOLIFY, '{ type: http, url: "https://a.example.com/up", from: server }'));
+    expect(coolify.message).toContain('staging.health_check.from: server needs a provider that runs commands on the target\'s server (bare_metal); coolify probes from the worker');
+    expect(coolify.problems[0]).toMatchObject({ line: expect.any(Number) });
+  });
+
+  it('from: worker is accepted for every provider and, being the default, is not written to the domain', () => {
+    for (const env of [DOCKER, COOLIFY, BARE]) {
+      for (const hc of ['{ type: http, port: 8080, from: worker }', '{ type: tcp, port: 8080, from: worker }']) {
+        const check = resolveTarget(parseConfigText(withCheck(env, hc)), 'my_api', 'staging').healthCheck;
+        expect(check).toBeDefined();
+        expect(check).not.toHaveProperty('from');
+      }
+    }
+  });
+
+  it('an unknown from is refused with what is allowed', () => {
+    expect(parseError(withCheck(BARE, '{ type: tcp, port: 1, from: remote }')).message).toContain(
+      "health_check.from: \"remote\" is not valid; allowed: worker, or server with a provider that runs commands on the target's server (bare_metal)",
+    );
+  });
+
+  it('defaults leave the domain check without the new fields (recorded targets stay the same)', async () => {
+    const config = await loadConfig(fixture('valid.yaml'));
+    for (const target of listTargets(config)) {
+      expect(target.healthCheck ?? {}).not.toHaveProperty('from');
+      expect(target.healthCheck ?? {}).not.toHaveProperty('bodyContains');
+    }
+    const tcp = resolveTarget(parseConfigText(withCheck(DOCKER, '{ type: tcp, port: 1 }')), 'my_api', 'staging');
+    expect(Object.keys(tcp.healthCheck ?? {}).sort()).toEqual(['host', 'intervalSeconds', 'port', 'timeoutSeconds', 'type']);
+  });
+
+  it('an inherited from: server is refused where it is written, naming the environment that cannot use it', () => {
+    const fromFraise = parseError(
+      'fraises:\n  my_api:\n    health_check: { type: tcp, port: 1, from: server }\n    providers:\n' +
+        `      prod: { ${BARE.replace('\n', ', ')} }\n` +
+        `      staging: { ${DOCKER.replace('\n', ', ')} }\n`,
+    );
+    expect(fromFraise.message).toBe(
+      "fraises.yaml: fraises.my_api.health_check.from: server needs a provider that runs commands on the target's server (bare_metal); fraises.my_api.providers.staging inherits this check, and its provider docker_compose probes from the worker; allowed: worker: remove from, or use from: worker, or give fraises.my_api.providers.staging a health_check of its own",
+    );
+    expect(fromFraise.problems[0]).toMatchObject({ line: 3 });
+
+    const fromDefaults = parseError(
+      'defaults:\n  health_check: { type: http, port: 1, from: server }\nfraises:\n  my_api:\n    providers:\n' +
+        `      staging: { ${COOLIFY.replace('\n', ', ')} }\n`,
+    );
+    expect(fromDefaults.problems.map((p) => p.path)).toEqual(['defaults.health_check.from']);
+    expect(fromDefaults.message).toContain('fraises.my_api.providers.staging inherits this check, and its provider coolify probes from the worker');
+
+    // An environment with its own check (or type: none) does not inherit: accepted.
+    const overridden = parseConfigText(
+      'defaults:\n  health_check: { type: http, port: 1, from: server }\nfraises:\n  my_api:\n    providers:\n' +
+        `      prod: { ${BARE.replace('\n', ', ')} }\n` +
+        `      staging: { ${DOCKER.replace('\n', ', ')}, health_check: { type: http, port: 1 } }\n` +
+        `      preview: { ${DOCKER.replace('\n', ', ')}, health_check: { type: none } }\n`,
+    );
+    expect(resolveTarget(overridden, 'my_api', 'prod').healthCheck).toMatchObject({ from: 'server' });
+    expect(resolveTarget(overridden, 'my_api', 'staging').healthCheck).not.toHaveProperty('from');
+    expect(resolveTarget(overridden, 'my_api', 'preview').healthCheck).toBeUndefined();
+  });
+
+  it('resolveTarget refuses it too, for a config that did not come through the loader', () => {
+    const config = parseConfigText(withCheck(DOCKER, '{ type: tcp, port: 1 }'));
+    const check = config.fraises.my_api?.providers.staging?.health_check;
+    if (check?.type !== 'tcp') throw new Error('expected a tcp check');
+    check.from = 'server';
+    expect(() => resolveTarget(config, 'my_api', 'staging')).toThrow(REFUSED_DOCKER);
+  });
+});

@@ -24,6 +24,10 @@ beforeAll(async () => {
     if (req.url === '/down') return void res.writeHead(503).end('down');
     if (req.url === '/redirect') return void res.writeHead(302, { location: '/health' }).end();
     if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end('late'), 3000);
+    if (req.url === '/v1') return void res.writeHead(200).end('{"status":"ok v1"}');
+    if (req.url === '/v2') return void res.writeHead(200).end('{"status":"ok v2"}');
+    // 200 KiB of filler, then the marker: beyond what a probe reads.
+    if (req.url === '/huge') return void res.writeHead(200).end(`${'x'.repeat(200 * 1024)}MARKER`);
     res.writeHead(404).end();
   });
   httpPort = await listen(server);
@@ -113,6 +117,48 @@ describe('probeHttp', () => {
   });
 });
 
+describe('probeHttp with bodyContains', () => {
+  const url = (path: string) => `http://127.0.0.1:${httpPort}${path}`;
+
+  it('keeps the detail of a check without it exactly as it was', async () => {
+    const r = await probeHttp(check());
+    expect(r.detail).toMatch(new RegExp(`^GET ${url('/health').replace(/\./g, '\\.')}: status 200, expected 200 \\(\\d+ ms\\)$`));
+  });
+
+  it('is ok when the status is the expected one and the body contains the text', async () => {
+    const r = await probeHttp(check({ path: '/v2', bodyContains: 'ok v2' }));
+    expect(r.ok).toBe(true);
+    expect(r.detail).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/v2: status 200, body contains "ok v2" \(\d+ ms\)$/);
+  });
+
+  it('is not ok when the body does not contain it, and says so with the start of the body', async () => {
+    const r = await probeHttp(check({ path: '/v1', bodyContains: 'ok v2' }));
+    expect(r.ok).toBe(false);
+    expect(r.detail).toContain(`GET ${url('/v1')}: status 200, body does not contain "ok v2", got "{\\"status\\":\\"ok v1\\"}" (`);
+  });
+
+  it('is not ok on another status even when the body matches, and says the status failed', async () => {
+    const r = await probeHttp(check({ path: '/down', bodyContains: 'down' }));
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/status 503, expected 200, body contains "down" \(\d+ ms\)$/);
+    const both = await probeHttp(check({ path: '/down', bodyContains: 'up' }));
+    expect(both).toMatchObject({ ok: false, detail: expect.stringMatching(/status 503, expected 200, body does not contain "up", got "down"/) });
+  });
+
+  it('reads at most 64 KiB of the body and quotes only its start', async () => {
+    const r = await probeHttp(check({ path: '/huge', bodyContains: 'MARKER' }));
+    expect(r.ok).toBe(false);
+    expect(r.detail).toContain(`body does not contain "MARKER", got "${'x'.repeat(100)}"...`);
+    expect(r.detail.length).toBeLessThan(300);
+    expect(await probeHttp(check({ path: '/huge', bodyContains: 'xxxx' }))).toMatchObject({ ok: true });
+  });
+
+  it('names the text looked for when there is no answer', async () => {
+    const r = await probeHttp(check({ port: closedPort, bodyContains: 'ok v2' }));
+    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/ECONNREFUSED.*\(expected status 200 and a body containing "ok v2"\)$/) });
+  });
+});
+
 describe('probeTcp', () => {
   it('is ok when the port accepts', async () => {
     const r = await probeTcp({ type: 'tcp', host: '127.0.0.1', port: tcpPort, timeoutSeconds: 5, intervalSeconds: 1 });
@@ -145,5 +191,12 @@ describe('probeHealth', () => {
       ok: false,
       source: 'tcp',
     });
+  });
+
+  it('refuses a from: server check: only the provider can probe from the server', async () => {
+    await expect(probeHealth(check({ from: 'server' }))).rejects.toThrow(/from: server.*only the provider can probe from the server/);
+    await expect(
+      probeHealth({ type: 'tcp', host: '127.0.0.1', port: tcpPort, from: 'server', timeoutSeconds: 5, intervalSeconds: 1 }),
+    ).rejects.toThrow(/"from: server" tcp check/);
   });
 });
