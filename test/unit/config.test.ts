@@ -404,7 +404,7 @@ describe('health checks', () => {
 describe('health_check body and from', () => {
   const DOCKER = 'provider: docker_compose\nconfig: { compose_file: c.yml, service_name: a }';
   const COOLIFY = 'provider: coolify\nconfig: { coolify_url: "https://c.example.com", application_uuid: abcdefghijklmnopqrstuvwx }';
-  const BARE = 'provider: bare_metal\nconfig: { ssh_host: h.example.com, ssh_user: deploy, app_path: /var/app, systemd_service: a.service }';
+  const BARE = 'provider: bare_metal\nconfig: { ssh_host: h.example.com, ssh_user: deploy, app_path: /var/app, repo: /srv/git/a.git, systemd_service: a.service }';
   const withCheck = (env: string, hc: string) => withEnv(`${env}\nhealth_check: ${hc}`);
   const REFUSED_DOCKER =
     "fraises.yaml: fraises.my_api.providers.staging.health_check.from: server needs a provider that runs commands on the target's server (bare_metal); docker_compose probes from the worker; allowed: worker: remove from, or use from: worker";
