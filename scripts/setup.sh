@@ -28,6 +28,25 @@ else
   say "system packages present"
 fi
 
+# 1b. The OS user the bare_metal integration tests log in as over ssh (a throwaway sshd on 127.0.0.1 per test
+#     file). As root only; otherwise those tests log in as the current user. useradd leaves the password field
+#     "!" (locked), and sshd with UsePAM no refuses every login to a locked account, public keys included: "*"
+#     keeps password logins impossible without locking the account.
+if [ "$(id -u)" = 0 ]; then
+  if id -u fraisier-ssh >/dev/null 2>&1; then
+    say "user fraisier-ssh present"
+  else
+    say "creating the system user fraisier-ssh (the bare_metal tests log in as it over ssh)"
+    useradd --system --create-home --shell /bin/sh fraisier-ssh
+  fi
+  if [ "$(getent shadow fraisier-ssh | cut -d: -f2)" != '*' ]; then
+    say "fraisier-ssh: no password, key logins only (usermod -p '*')"
+    usermod -p '*' fraisier-ssh
+  fi
+else
+  say "not root: the bare_metal tests log in over ssh as $(id -un)"
+fi
+
 # 2. npm dependencies at the locked versions. (`npm install`, not `npm ci`: this npm writes lock files without
 #    other platforms' optional packages and then `npm ci` refuses them as out of sync.)
 if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
