@@ -135,12 +135,23 @@ describe('ssh argv', () => {
         'UserKnownHostsFile=/data/ssh/known_hosts',
         'GlobalKnownHostsFile=/dev/null',
         'ControlMaster=auto',
-        'ControlPath=/tmp/fraisier-ssh-0/%C',
         'ControlPersist=120',
       ]),
     );
     expect(opts.some((o) => /StrictHostKeyChecking=no/.test(o))).toBe(false);
+    expect(opts.find((o) => o.startsWith('ControlPath='))).toMatch(/^ControlPath=\/tmp\/fraisier-ssh-0\/[0-9a-f]{12}-%C$/);
     expect(argv.slice(-4)).toEqual(['deploy', '--', 'deploy.example.com', "'true'"]);
+  });
+
+  it('never shares a connection between targets that authenticate or verify differently', () => {
+    const paths = [
+      settings,
+      { ...settings, keyPath: '/keys/other' },
+      { ...settings, knownHostsPath: '/data/other_known_hosts' },
+      { ...settings, hostKeyChecking: 'accept-new' as const },
+    ].map(cmd.controlPath);
+    expect(new Set(paths).size).toBe(4);
+    expect(cmd.controlPath({ ...settings, host: 'elsewhere' })).toBe(paths[0]);
   });
 
   it('accepts new host keys only when told to, and takes IPv6 without brackets', () => {

@@ -3,6 +3,7 @@
  * `ssh` argv, and the remote argv it carries. Remote scripts are constants that read their values from positional
  * parameters; values travel as argv elements quoted by shell.ts's one quoting function. Nothing here runs anything.
  */
+import { createHash } from 'node:crypto';
 import type { CommandSpec } from '../../commandRunner';
 import { remoteCommandLine } from './shell';
 
@@ -53,6 +54,19 @@ export function sshHost(host: string): string {
 }
 
 /**
+ * The shared connection's socket: ssh's %C (local host, remote host, port, user) plus what authenticates and
+ * verifies the connection, so that a target with another key or known_hosts never rides on a connection that
+ * someone else's settings opened.
+ */
+export function controlPath(s: SshSettings): string {
+  const auth = createHash('sha256')
+    .update(JSON.stringify([s.keyPath ?? '', s.knownHostsPath, s.hostKeyChecking]))
+    .digest('hex')
+    .slice(0, 12);
+  return `${checked(s.controlDir, SSH_SAFE_PATH, 'control directory')}/${auth}-%C`;
+}
+
+/**
  * The local argv of `ssh` running `remoteLine` on the server: key authentication only (BatchMode, no password
  * prompt), a bounded connect, the host key checked against fraisier's known_hosts (never disabled), and one shared
  * connection per target (ControlMaster/ControlPersist, socket in a private directory) so a deploy pays one handshake.
@@ -74,7 +88,7 @@ export function sshArgv(s: SshSettings, remoteLine: string): string[] {
     ...opt('GlobalKnownHostsFile=/dev/null'),
     ...opt('UpdateHostKeys=no'),
     ...opt('ControlMaster=auto'),
-    ...opt(`ControlPath=${checked(s.controlDir, SSH_SAFE_PATH, 'control directory')}/%C`),
+    ...opt(`ControlPath=${controlPath(s)}`),
     ...opt(`ControlPersist=${Math.max(1, Math.round(s.persistSeconds))}`),
     ...opt('ServerAliveInterval=15'),
     ...opt('ServerAliveCountMax=3'),
