@@ -30,11 +30,14 @@ const CURRENT = [
 ];
 // …and Coolify's asynchronous deploys (one awaitRelease activity instead of timers)…
 const COOLIFY = ['coolify-deploy-succeeded', 'coolify-deploy-cancelled'];
+// …and bare_metal's deploys (the same workflow over SSH: every provider must replay the same way)…
+const BARE_METAL = ['bare-metal-deploy-succeeded', 'bare-metal-deploy-rolled-back'];
 // …and the same runs recorded before the patches of workflows/patches.ts: they must still replay.
 const BEFORE_FEWER_ACTIVITIES = ['deploy-succeeded', 'deploy-rolled-back', 'deploy-cancelled', 'rollback-succeeded', ...COOLIFY];
 const REQUIRED = [
   ...CURRENT,
   ...COOLIFY,
+  ...BARE_METAL,
   ...CURRENT.filter((name) => !/^(power|project)-/.test(name)).map((name) => `before-contract-v2--${name}`),
   ...BEFORE_FEWER_ACTIVITIES.map((name) => `before-fewer-activities--${name}`),
 ];
@@ -89,6 +92,7 @@ describe('replay of recorded histories', () => {
     // Recorded with the webhook's signal: the polled wait has no signal and no second look, so it is shorter.
     expect((await events('coolify-deploy-succeeded')).length).toBeLessThanOrEqual(60);
     expect((await events('deploy-succeeded')).length).toBeLessThanOrEqual(60);
+    expect((await events('bare-metal-deploy-succeeded')).length).toBeLessThanOrEqual(60);
   });
 
   it('replays every recorded history without nondeterminism', async () => {

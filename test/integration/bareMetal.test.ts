@@ -171,7 +171,7 @@ describe('bare_metal over a real sshd', () => {
 
     const third = await runCli(['deploy', 'shop', 'prod', '--version', 'v3', '--config', configFile, '--json'], env);
     expect(third.code).toBe(EXIT.failed);
-    const res = third.json<{ error: string; outcome: { status: string; rolledBackTo: string; logs: string } }>();
+    const res = third.json<{ workflowId: string; error: string; outcome: { status: string; rolledBackTo: string; logs: string } }>();
     expect(res.outcome).toMatchObject({ status: 'rolled_back', rolledBackTo: 'v2' });
     expect(res.error).toContain('rolled back automatically to v2');
     expect(res.error).toMatch(/status 500/);
@@ -179,6 +179,7 @@ describe('bare_metal over a real sshd', () => {
     expect(await link(app.path, 'current')).toBe('releases/v2');
     expect(await body(app.port)).toBe('200 v2');
     expect(await body(app.port, '/healthz')).toBe('200 ok v2');
+    await saveHistory(stack.client, res.workflowId, 'bare-metal-deploy-rolled-back');
   });
 
   it('rolls back by hand with the switch alone (no fetch, no build), and prunes old releases but never current or previous', async () => {
