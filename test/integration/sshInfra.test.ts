@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppRepo, createAppRepo, installSupervisor, supervisorCommands } from '../support/bareMetalApp';
 import { type SshdHandle, sshArgv, sshLoginUser, startSshd } from '../support/sshd';
 import { until } from '../support/until';
+import { freePort } from '../../workers/devServer';
 
 let h: SshdHandle;
 let base: string;
@@ -20,17 +21,6 @@ let repo: AppRepo;
 let supervise: string;
 const appPids = new Set<number>();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

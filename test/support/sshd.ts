@@ -8,10 +8,11 @@
  * user in). The client side (keys, known_hosts, `ssh`) always runs as the current process user.
  */
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { freePort } from '../../workers/devServer';
 
 export const SSHD_BIN = '/usr/sbin/sshd';
 /** The OS user the tests log in as when they run as root (scripts/setup.sh creates it). */
@@ -130,17 +131,6 @@ export function sshArgv(h: Pick<SshdHandle, 'host' | 'port' | 'user' | 'keyPath'
   ];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function portAccepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
