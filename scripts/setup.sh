@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 TEMPORAL_CLI_MODULE="github.com/temporalio/cli/cmd/temporal@v1.5.1"
 COMPOSE_V2_VERSION="v2.40.3"
+TEMPORAL_SERVER_MODULE="go.temporal.io/server"   # keep the version in step with workers/cluster.ts
+TEMPORAL_SERVER_VERSION="v1.29.1"
 say() { printf '[setup] %s\n' "$*"; }
 
 # 1. System packages the tests use (as root on Debian only; elsewhere, say what is missing).
@@ -68,6 +70,32 @@ else
   say "building $TEMPORAL_CLI_MODULE into .tools/bin (the first build takes a few minutes)"
   mkdir -p .tools/bin
   GOBIN="$PWD/.tools/bin" go install "$TEMPORAL_CLI_MODULE"
+fi
+# 3b. The Temporal server itself, for `npm run cluster` (four services as separate processes on PostgreSQL):
+#     temporal-server and temporal-sql-tool built from the pinned module, and the PostgreSQL schemas shipped in
+#     that module copied next to them (so a `go clean -modcache` does not take them away). The first build
+#     takes about 3 minutes on 2 cores; the dev server of `npm start` does not need any of it.
+if [ -x .tools/bin/temporal-server ] && [ -x .tools/bin/temporal-sql-tool ] && [ -d .tools/temporal-schema/postgresql/v12 ]; then
+  say "temporal server $TEMPORAL_SERVER_VERSION present in .tools/bin (temporal-server, temporal-sql-tool)"
+elif ! command -v go >/dev/null 2>&1; then
+  say "no Go toolchain to build the temporal server: npm run cluster will not work (npm start's dev server does not need it)"
+else
+  mkdir -p .tools/bin .tools/build
+  if [ ! -x .tools/bin/temporal-server ] || [ ! -x .tools/bin/temporal-sql-tool ]; then
+    say "building $TEMPORAL_SERVER_MODULE $TEMPORAL_SERVER_VERSION (temporal-server, temporal-sql-tool) into .tools/bin (the first build takes about 3 minutes)"
+    # go install names a binary after its package directory (server, sql): installed aside, then renamed.
+    GOBIN="$PWD/.tools/build" go install "$TEMPORAL_SERVER_MODULE/cmd/server@$TEMPORAL_SERVER_VERSION" "$TEMPORAL_SERVER_MODULE/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+    mv -f .tools/build/server .tools/bin/temporal-server
+    mv -f .tools/build/sql .tools/bin/temporal-sql-tool
+  fi
+  say "copying the temporal server's PostgreSQL schemas into .tools/temporal-schema"
+  go mod download "$TEMPORAL_SERVER_MODULE@$TEMPORAL_SERVER_VERSION"
+  rm -rf .tools/temporal-schema
+  mkdir -p .tools/temporal-schema
+  cp -R "$(go env GOMODCACHE)/$TEMPORAL_SERVER_MODULE@$TEMPORAL_SERVER_VERSION/schema/postgresql" .tools/temporal-schema/
+  chmod -R u+w .tools/temporal-schema   # the module cache is read-only
+  rmdir .tools/build 2>/dev/null || true
+  say "temporal server built: $(.tools/bin/temporal-server --version)"
 fi
 # 4. The docker compose v2 plugin (v1, docker-compose, comes from apt), so both are tested for real: built from
 #    the pinned module when absent. `go install module@version` refuses compose's go.mod (it has exclude

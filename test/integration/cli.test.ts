@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../client/exitCodes';
 import { runCli } from '../support/cli';
+import { NUM_HISTORY_SHARDS, SERVICES, TEMPORAL_SERVER_VERSION } from '../../workers/cluster';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 let dir: string;
@@ -160,5 +162,25 @@ describe('docker-compose.temporal.yml', () => {
       expect(r.stdout).toContain(name);
     }
     expect(r.stdout).toMatch(/postgres/);
+  });
+
+  it("describes npm run cluster's topology: the four services apart, same server version and shard count, SQL visibility", async () => {
+    const r = await execa('docker-compose', ['-f', join(REPO, 'docker-compose.temporal.yml'), 'config'], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const compose = parse(r.stdout) as { services: Record<string, { image: string; environment?: Record<string, string> }> };
+    for (const service of SERVICES) {
+      const c = compose.services[`temporal-${service}`];
+      expect(c, `temporal-${service}`).toBeDefined();
+      expect(c?.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION.replace(/^v/, '')}`);
+      expect(c?.environment).toMatchObject({
+        SERVICES: service,
+        DB: 'postgres12',
+        NUM_HISTORY_SHARDS: String(NUM_HISTORY_SHARDS),
+        DBNAME: 'temporal',
+        VISIBILITY_DBNAME: 'temporal_visibility',
+      });
+    }
+    expect(compose.services['temporal-schema']?.image).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION.replace(/^v/, '')}`);
+    expect(Object.keys(compose.services)).not.toContain('temporal');
   });
 });
