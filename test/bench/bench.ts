@@ -19,6 +19,7 @@ import { ensureDockerd } from '../support/dockerd';
 import { startPostgresCluster } from '../support/postgres';
 import type { Env } from './env';
 import { parseOptions, PHASES, USAGE, type DbKind, type Options, type Phase } from './options';
+import { benchBareMetal } from './phases/bareMetal';
 import { benchCleanup } from './phases/cleanup';
 import { benchCoolify } from './phases/coolify';
 import { benchDeploys } from './phases/deploy';
@@ -75,6 +76,7 @@ async function main(opts: Options): Promise<number> {
         ['databases (records figures)', opts.db.join(', ')],
         ['worker records database', needsWorker ? workerDb : '(no worker)'],
         ['cleanup targets', String(opts.cleanupTargets)],
+        ['bare_metal deploys per mode', String(opts.bareMetalDeploys)],
         ['phase timeout', `${opts.phaseTimeoutMs / 1000}s`],
       ],
     );
@@ -175,6 +177,7 @@ async function main(opts: Options): Promise<number> {
       records: () => benchRecords(env),
       cleanup: () => (opts.cleanupTargets > 0 ? benchCleanup(env) : Promise.resolve()),
       coolify: () => benchCoolify(env),
+      bare_metal: () => benchBareMetal(env),
     };
     for (const phase of PHASES) {
       if (!opts.phases.includes(phase)) continue;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
-export const PHASES = ['deploy', 'lock', 'records', 'cleanup', 'coolify'] as const;
+export const PHASES = ['deploy', 'lock', 'records', 'cleanup', 'coolify', 'bare_metal'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -15,6 +15,8 @@ export interface Options {
   cleanupTargets: number;
   phases: Phase[];
   phaseTimeoutMs: number;
+  /** Deploys per mode of the bare_metal phase (fraisier, plain ssh by hand, multiplexed ssh by hand). */
+  bareMetalDeploys: number;
 }
 
 export const USAGE = [
@@ -26,11 +28,12 @@ export const USAGE = [
   '  --writers N          concurrent writers in the concurrent mode (default 4)',
   '  --db pglite|postgres|both   databases for the records figures (default both); the worker uses PGlite when listed',
   '  --cleanup-targets N  expired ephemeral targets to clean (default 20; 0 skips)',
-  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup,coolify (default all)',
+  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup,coolify,bare_metal (default all)',
   '  --phase-timeout S    bound on each phase, seconds (default 300)',
+  '  --bare-metal-deploys N   bare_metal deploys per mode (fraisier, plain ssh, multiplexed ssh), v1/v2 alternating (default 5)',
 ].join('\n');
 
-const NAMES = ['deploys', 'racers', 'lock-rounds', 'records', 'writers', 'db', 'cleanup-targets', 'phases', 'phase-timeout'] as const;
+const NAMES = ['deploys', 'racers', 'lock-rounds', 'records', 'writers', 'db', 'cleanup-targets', 'phases', 'phase-timeout', 'bare-metal-deploys'] as const;
 
 /** The options, or `help` when --help was asked for. Throws an Error saying what is wrong (the caller exits 2). */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
@@ -64,5 +67,6 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
     cleanupTargets: int('cleanup-targets', 20, 0, 2000),
     phases: phases as Phase[],
     phaseTimeoutMs: int('phase-timeout', 300, 10, 3600) * 1000,
+    bareMetalDeploys: int('bare-metal-deploys', 5, 3, 200),
   };
 }
