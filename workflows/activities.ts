@@ -11,9 +11,13 @@ const NON_RETRYABLE = ['ProviderInputError', 'InvalidTarget'];
  */
 export const HEARTBEAT_TIMEOUT = '5 seconds';
 
-/** Records: short, retried patiently (the database may be restarting); writes are idempotent. */
+/**
+ * Records: short, retried patiently (the database may be restarting); writes are idempotent. They do not
+ * heartbeat, so the start-to-close timeout is also how long a dead worker's write waits before another worker
+ * retries it: a write takes milliseconds, 10 s leaves room for a busy database.
+ */
 export const recordActivities = proxyActivities<FraisierActivities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   scheduleToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
