@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
-export const PHASES = ['deploy', 'lock', 'records', 'cleanup', 'coolify'] as const;
+export const PHASES = ['deploy', 'lock', 'records', 'cleanup', 'coolify', 'scale'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -15,6 +15,15 @@ export interface Options {
   cleanupTargets: number;
   phases: Phase[];
   phaseTimeoutMs: number;
+  /** scale: concurrent deploys (and ceiling workflows) on distinct targets. */
+  scaleDeploys: number;
+  /** scale: expired ephemeral records the cleanup workflow removes (0 skips that part). */
+  scaleCleanupRecords: number;
+  scaleCleanupConcurrency: number;
+  scaleCleanupItemsPerRun: number;
+  /** scale: a Temporal server to use instead of the dev server the bench starts (host:port); null: the dev server. */
+  temporalAddress: string | null;
+  temporalNamespace: string;
 }
 
 export const USAGE = [
@@ -26,11 +35,33 @@ export const USAGE = [
   '  --writers N          concurrent writers in the concurrent mode (default 4)',
   '  --db pglite|postgres|both   databases for the records figures (default both); the worker uses PGlite when listed',
   '  --cleanup-targets N  expired ephemeral targets to clean (default 20; 0 skips)',
-  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup,coolify (default all)',
+  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup,coolify,scale (default all)',
   '  --phase-timeout S    bound on each phase, seconds (default 300)',
+  '  --scale-deploys N    scale: concurrent no-op deploys on N distinct targets, and as many ceiling workflows (default 500)',
+  '  --scale-cleanup-records N      scale: expired ephemeral records to clean (default 10000; 0 skips)',
+  '  --scale-cleanup-concurrency N  scale: the cleanup workflow\'s concurrency (default 4, the workflow\'s default)',
+  '  --scale-cleanup-items-per-run N  scale: its itemsPerRun before continue-as-new (default 50, the workflow\'s default)',
+  '  --temporal-address HOST:PORT   scale: use this Temporal server instead of starting a dev server (plaintext, no TLS)',
+  '  --temporal-namespace NS        with --temporal-address (default "default"); our search attributes must be registered there',
 ].join('\n');
 
-const NAMES = ['deploys', 'racers', 'lock-rounds', 'records', 'writers', 'db', 'cleanup-targets', 'phases', 'phase-timeout'] as const;
+const NAMES = [
+  'deploys',
+  'racers',
+  'lock-rounds',
+  'records',
+  'writers',
+  'db',
+  'cleanup-targets',
+  'phases',
+  'phase-timeout',
+  'scale-deploys',
+  'scale-cleanup-records',
+  'scale-cleanup-concurrency',
+  'scale-cleanup-items-per-run',
+  'temporal-address',
+  'temporal-namespace',
+] as const;
 
 /** The options, or `help` when --help was asked for. Throws an Error saying what is wrong (the caller exits 2). */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
@@ -54,6 +85,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
   if (db.length === 0) throw new Error(`--db must be pglite, postgres or both, got "${dbText}"`);
   const phases = (get('phases') ?? PHASES.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
   for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
+  const address = get('temporal-address')?.trim() || null;
+  if (address !== null && !/^(\[[0-9a-fA-F:]+\]|[^\s:/[\]]+):\d+$/.test(address)) throw new Error(`--temporal-address must be host:port, got "${address}"`);
   return {
     deploys: int('deploys', 10, 1, 500),
     racers: int('racers', 20, 2, 200),
@@ -64,5 +97,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
     cleanupTargets: int('cleanup-targets', 20, 0, 2000),
     phases: phases as Phase[],
     phaseTimeoutMs: int('phase-timeout', 300, 10, 3600) * 1000,
+    scaleDeploys: int('scale-deploys', 500, 1, 5000),
+    scaleCleanupRecords: int('scale-cleanup-records', 10_000, 0, 100_000),
+    scaleCleanupConcurrency: int('scale-cleanup-concurrency', 4, 1, 200),
+    scaleCleanupItemsPerRun: int('scale-cleanup-items-per-run', 50, 1, 2000),
+    temporalAddress: address,
+    temporalNamespace: get('temporal-namespace')?.trim() || 'default',
   };
 }
