@@ -1,7 +1,7 @@
 /** The activities that reach a target through its provider. Each one is one provider call (see providerContext.ts). */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { findProvider } from '../config/providers/index';
+import { findProvider, type ProviderEntry } from '../config/providers/index';
 import { validateVersion } from '../domain/names';
 import type {
   CancelReport,
@@ -32,11 +32,11 @@ function isAwaitState(value: unknown): value is AwaitState {
   return typeof v?.since === 'number' && typeof v.looks === 'number' && typeof v.pauseMs === 'number' && v.pauseMs > 0 && typeof v.detail === 'string';
 }
 
-/** Versions the workflows must never hand a provider: the one rule, narrowed by the provider. Null when fine. */
-export function versionProblem(target: Target, version: string): string | null {
+/** Versions the workflows must never hand a provider: the one rule, narrowed by the provider (its catalogue entry). Null when fine. */
+export function versionProblem(target: Target, version: string, entry: ProviderEntry | undefined = findProvider(target.provider)): string | null {
   const general = validateVersion(version);
   if (general) return general;
-  return findProvider(target.provider)?.checkVersion(version) ?? null;
+  return entry?.checkVersion(version) ?? null;
 }
 
 export function createProviderActivities(d: ProviderCallDeps & { records: Records }) {
@@ -54,7 +54,7 @@ export function createProviderActivities(d: ProviderCallDeps & { records: Record
       if (err instanceof ProviderInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidTarget');
       throw err;
     }
-    const problem = version === undefined ? null : versionProblem(target, version);
+    const problem = version === undefined ? null : versionProblem(target, version, d.providers.entry(target.provider));
     if (problem) throw ApplicationFailure.nonRetryable(`version ${JSON.stringify(version)} for ${target.fraise}/${target.environment}: ${problem}`, 'InvalidTarget');
   };
   const preflight = async (target: Target): Promise<PreflightReport> => withProvider(d, target, (p, ctx) => p.preflight(ctx));

@@ -5,11 +5,11 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { findProvider, providerNames } from '../config/providers/index';
+import { findProvider, providerNames, type ProviderEntry } from '../config/providers/index';
 import type { TargetKey, Target } from '../domain/target';
 import type { Records } from '../db/types';
 import type { CommandSpec } from './commandRunner';
-import { ProviderInputError, type Provider, type ProviderContext, type ProviderDeps } from './providers/contract';
+import { ProviderInputError, type Provider, type ProviderContext, type ProviderDeps, type ProviderFactory } from './providers/contract';
 import { providerImplementations } from './providers/registry';
 
 type AnyProvider = Provider<Record<string, unknown>>;
@@ -22,23 +22,44 @@ const DEADLINE_MARGIN_MS = 2_000;
 export interface ProviderSource {
   /** The provider of `target` and its parsed config; a ProviderInputError says what is wrong with the target. */
   prepare(target: Target): Promise<{ provider: AnyProvider; config: Record<string, unknown> }>;
+  /** The catalogue entry of a provider name: the product's, else an extra provider's (see ExtraProvider). */
+  entry(name: string): ProviderEntry | undefined;
 }
 
-export function createProviderSource(deps: ProviderDeps): ProviderSource {
+/**
+ * A provider outside the product (an in-process double for a benchmark or a test), handed to one worker: its catalogue
+ * entry (config schema, version rule, bounds) and its factory. Never consulted for a name of the product's
+ * catalogue, which cannot be replaced this way.
+ */
+export interface ExtraProvider {
+  entry: ProviderEntry;
+  factory: ProviderFactory<Record<string, unknown>>;
+}
+
+export function createProviderSource(deps: ProviderDeps, extraProviders: Readonly<Record<string, ExtraProvider>> = {}): ProviderSource {
+  for (const [name, extra] of Object.entries(extraProviders)) {
+    if (findProvider(name)) throw new Error(`extra provider "${name}": a provider of fraisier's own catalogue cannot be replaced`);
+    if (extra.entry.name !== name) throw new Error(`extra provider "${name}": its entry is named "${extra.entry.name}"`);
+  }
+  const extraOf = (name: string): ExtraProvider | undefined => (Object.hasOwn(extraProviders, name) ? extraProviders[name] : undefined);
+  const entry = (name: string): ProviderEntry | undefined => findProvider(name) ?? extraOf(name)?.entry;
   const built = new Map<string, Promise<AnyProvider>>();
   const build = async (name: string): Promise<AnyProvider> => {
-    const load = providerImplementations[name];
-    if (!load) throw new ProviderInputError(`provider "${name}" is not available in this version of fraisier yet`);
-    return (await load())(deps);
+    const load = findProvider(name) ? providerImplementations[name] : undefined;
+    if (load) return (await load())(deps);
+    const extra = extraOf(name);
+    if (extra) return extra.factory(deps);
+    throw new ProviderInputError(`provider "${name}" is not available in this version of fraisier yet`);
   };
   return {
+    entry,
     async prepare(target) {
-      const entry = findProvider(target.provider);
-      if (!entry) throw new ProviderInputError(`unknown provider "${target.provider}"; known: ${providerNames.join(', ')}`);
-      if (!entry.available) {
+      const found = entry(target.provider);
+      if (!found) throw new ProviderInputError(`unknown provider "${target.provider}"; known: ${providerNames.join(', ')}`);
+      if (!found.available) {
         throw new ProviderInputError(`provider "${target.provider}" (${target.fraise}/${target.environment}) is not available in this version of fraisier yet`);
       }
-      const parsed = entry.configSchema.safeParse(target.config);
+      const parsed = found.configSchema.safeParse(target.config);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${['config', ...i.path.map(String)].join('.')}: ${i.message}`);
         throw new ProviderInputError(`invalid ${target.provider} config for ${target.fraise}/${target.environment}: ${issues.join('; ')}`);

@@ -24,6 +24,8 @@ export interface DevServer {
   address: string;
   uiUrl: string | null;
   namespace: string;
+  /** The server process (the temporal CLI runs the whole dev server in it), e.g. to read its CPU time from /proc. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     uiUrl: uiPort === null ? null : `http://${ip}:${uiPort}`,
     namespace,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolveStop) => {
         if (exited) return resolveStop();

@@ -25,12 +25,15 @@ import { benchCoolify } from './phases/coolify';
 import { benchDeploys } from './phases/deploy';
 import { benchLock } from './phases/lock';
 import { benchRecords } from './phases/records';
+import { benchScale, scalePhaseBoundMs } from './phases/scale';
 import { commandOutput, ms, now, printTable, run, within } from './report';
 
 async function main(opts: Options): Promise<number> {
   Runtime.install({ logger: fraisierLogger('WARN') });
   const needsWorker = opts.phases.includes('deploy') || opts.phases.includes('cleanup');
   const needsDocker = needsWorker;
+  // Only the scale phase may run on a server of its own (--temporal-address); the others need the dev server.
+  const needsDevServer = !(opts.temporalAddress !== null && opts.phases.every((p) => p === 'scale' || p === 'records'));
   const workerDb: DbKind = opts.db.includes('pglite') ? 'pglite' : 'postgres';
 
   const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -77,6 +80,9 @@ async function main(opts: Options): Promise<number> {
         ['worker records database', needsWorker ? workerDb : '(no worker)'],
         ['cleanup targets', String(opts.cleanupTargets)],
         ['bare_metal deploys per mode', String(opts.bareMetalDeploys)],
+        ['scale deploys / cleanup records', `${opts.scaleDeploys} / ${opts.scaleCleanupRecords}`],
+        ['scale cleanup concurrency / itemsPerRun', `${opts.scaleCleanupConcurrency} / ${opts.scaleCleanupItemsPerRun}`],
+        ['Temporal (scale)', opts.temporalAddress === null ? 'dev server started by the bench' : `${opts.temporalAddress} (namespace ${opts.temporalNamespace})`],
         ['phase timeout', `${opts.phaseTimeoutMs / 1000}s`],
       ],
     );
@@ -103,13 +109,19 @@ async function main(opts: Options): Promise<number> {
     const image = `fraisier-bench-${suffix}`;
     const project = `fraisier-bench-${suffix}`;
     const taskQueue = `bench-${suffix}`;
-    const server: DevServer = await timed('start Temporal dev server (headless)', () =>
-      startDevServer({ uiPort: null, logFile: path.join(dir, 'temporal.log'), startTimeoutMs: 90_000 }),
-    );
-    cleanups.push({ what: 'Temporal dev server', run: () => server.stop() });
-    const connection = await Connection.connect({ address: server.address });
+    let temporal: { address: string; namespace: string; pid: number | undefined };
+    if (needsDevServer) {
+      const server: DevServer = await timed('start Temporal dev server (headless)', () =>
+        startDevServer({ uiPort: null, logFile: path.join(dir, 'temporal.log'), startTimeoutMs: 90_000 }),
+      );
+      cleanups.push({ what: 'Temporal dev server', run: () => server.stop() });
+      temporal = { address: server.address, namespace: server.namespace, pid: server.pid };
+    } else {
+      temporal = { address: opts.temporalAddress ?? '', namespace: opts.temporalNamespace, pid: undefined };
+    }
+    const connection = await Connection.connect({ address: temporal.address });
     cleanups.push({ what: 'Temporal client', run: () => connection.close() });
-    const client = new Client({ connection, namespace: server.namespace });
+    const client = new Client({ connection, namespace: temporal.namespace });
 
     const appPort = await freePort();
     if (needsWorker) {
@@ -154,7 +166,7 @@ async function main(opts: Options): Promise<number> {
     let worker: Worker | undefined;
     if (needsWorker) {
       const bundle = await timed('bundle workflow code', () => bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }));
-      const settings = temporalSettings({ TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, FRAISIER_TASK_QUEUE: taskQueue });
+      const settings = temporalSettings({ TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, FRAISIER_TASK_QUEUE: taskQueue });
       const created = await timed('create worker', () => createFraisierWorker({ settings, records: workerRecords, workflowBundle: { code: bundle.code } }));
       worker = created.worker;
       const running = worker.run();
@@ -170,7 +182,20 @@ async function main(opts: Options): Promise<number> {
     console.log();
     printTable(['setup step', 'ms'], setupTimes);
 
-    const env: Env = { opts, dir, image, project, taskQueue, configFile, client, temporalAddress: server.address, workerRecords, dbUrls };
+    const env: Env = {
+      opts,
+      dir,
+      image,
+      project,
+      taskQueue,
+      configFile,
+      client,
+      temporalAddress: temporal.address,
+      temporalNamespace: temporal.namespace,
+      temporalServerPid: temporal.pid,
+      workerRecords,
+      dbUrls,
+    };
     const phases: Record<Phase, () => Promise<void>> = {
       deploy: () => benchDeploys(env),
       lock: () => benchLock(env),
@@ -178,12 +203,13 @@ async function main(opts: Options): Promise<number> {
       cleanup: () => (opts.cleanupTargets > 0 ? benchCleanup(env) : Promise.resolve()),
       coolify: () => benchCoolify(env),
       bare_metal: () => benchBareMetal(env),
+      scale: () => benchScale(env),
     };
     for (const phase of PHASES) {
       if (!opts.phases.includes(phase)) continue;
       const t0 = now();
       try {
-        await within(opts.phaseTimeoutMs, `phase ${phase}`, phases[phase]());
+        await within(phase === 'scale' ? scalePhaseBoundMs(opts.phaseTimeoutMs) : opts.phaseTimeoutMs, `phase ${phase}`, phases[phase]());
         console.log(`  [phase ${phase}: ${((now() - t0) / 1000).toFixed(1)} s]`);
       } catch (err) {
         failures++;

@@ -12,6 +12,9 @@ export interface Env {
   configFile: string;
   client: Client;
   temporalAddress: string;
+  temporalNamespace: string;
+  /** The dev server's process, to read its CPU time; undefined for a server the bench did not start. */
+  temporalServerPid: number | undefined;
   /** The records the worker writes to (seeded by the cleanup phase). */
   workerRecords: Records;
   dbUrls: Map<DbKind, string>;

@@ -7,12 +7,12 @@ interface TimestampLike {
   nanos?: number | null;
 }
 
-function num(v: LongLike): number {
+export function num(v: LongLike): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'number' ? v : v.toNumber();
 }
 
-function tsMs(t: TimestampLike | null | undefined): number {
+export function tsMs(t: TimestampLike | null | undefined): number {
   return t ? num(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6 : Number.NaN;
 }
 

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
-export const PHASES = ['deploy', 'lock', 'records', 'cleanup', 'coolify', 'bare_metal'] as const;
+export const PHASES = ['deploy', 'lock', 'records', 'cleanup', 'coolify', 'bare_metal', 'scale'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -17,6 +17,15 @@ export interface Options {
   phaseTimeoutMs: number;
   /** Deploys per mode of the bare_metal phase (fraisier, plain ssh by hand, multiplexed ssh by hand). */
   bareMetalDeploys: number;
+  /** scale: concurrent deploys (and ceiling workflows) on distinct targets. */
+  scaleDeploys: number;
+  /** scale: expired ephemeral records the cleanup workflow removes (0 skips that part). */
+  scaleCleanupRecords: number;
+  scaleCleanupConcurrency: number;
+  scaleCleanupItemsPerRun: number;
+  /** scale: a Temporal server to use instead of the dev server the bench starts (host:port); null: the dev server. */
+  temporalAddress: string | null;
+  temporalNamespace: string;
 }
 
 export const USAGE = [
@@ -28,12 +37,35 @@ export const USAGE = [
   '  --writers N          concurrent writers in the concurrent mode (default 4)',
   '  --db pglite|postgres|both   databases for the records figures (default both); the worker uses PGlite when listed',
   '  --cleanup-targets N  expired ephemeral targets to clean (default 20; 0 skips)',
-  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup,coolify,bare_metal (default all)',
+  '  --phases LIST        comma-separated subset of deploy,lock,records,cleanup,coolify,bare_metal,scale (default all but scale, which takes ~25 min)',
   '  --phase-timeout S    bound on each phase, seconds (default 300)',
   '  --bare-metal-deploys N   bare_metal deploys per mode (fraisier, plain ssh, multiplexed ssh), v1/v2 alternating (default 5)',
+  '  --scale-deploys N    scale: concurrent no-op deploys on N distinct targets, and as many ceiling workflows (default 500)',
+  '  --scale-cleanup-records N      scale: expired ephemeral records to clean (default 10000; 0 skips)',
+  '  --scale-cleanup-concurrency N  scale: the cleanup workflow\'s concurrency (default 4, the workflow\'s default)',
+  '  --scale-cleanup-items-per-run N  scale: its itemsPerRun before continue-as-new (default 50, the workflow\'s default)',
+  '  --temporal-address HOST:PORT   scale: use this Temporal server instead of starting a dev server (plaintext, no TLS)',
+  '  --temporal-namespace NS        with --temporal-address (default "default"); our search attributes must be registered there',
 ].join('\n');
 
-const NAMES = ['deploys', 'racers', 'lock-rounds', 'records', 'writers', 'db', 'cleanup-targets', 'phases', 'phase-timeout', 'bare-metal-deploys'] as const;
+const NAMES = [
+  'deploys',
+  'racers',
+  'lock-rounds',
+  'records',
+  'writers',
+  'db',
+  'cleanup-targets',
+  'phases',
+  'phase-timeout',
+  'bare-metal-deploys',
+  'scale-deploys',
+  'scale-cleanup-records',
+  'scale-cleanup-concurrency',
+  'scale-cleanup-items-per-run',
+  'temporal-address',
+  'temporal-namespace',
+] as const;
 
 /** The options, or `help` when --help was asked for. Throws an Error saying what is wrong (the caller exits 2). */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
@@ -55,8 +87,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
   const dbText = get('db') ?? 'both';
   const db: DbKind[] = dbText === 'both' ? ['pglite', 'postgres'] : dbText === 'pglite' || dbText === 'postgres' ? [dbText] : [];
   if (db.length === 0) throw new Error(`--db must be pglite, postgres or both, got "${dbText}"`);
-  const phases = (get('phases') ?? PHASES.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
+  const phases = (get('phases') ?? PHASES.filter((p) => p !== 'scale').join(',')).split(',').map((p) => p.trim()).filter(Boolean);
   for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
+  const address = get('temporal-address')?.trim() || null;
+  if (address !== null && !/^(\[[0-9a-fA-F:]+\]|[^\s:/[\]]+):\d+$/.test(address)) throw new Error(`--temporal-address must be host:port, got "${address}"`);
   return {
     deploys: int('deploys', 10, 1, 500),
     racers: int('racers', 20, 2, 200),
@@ -68,5 +102,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
     phases: phases as Phase[],
     phaseTimeoutMs: int('phase-timeout', 300, 10, 3600) * 1000,
     bareMetalDeploys: int('bare-metal-deploys', 5, 3, 200),
+    scaleDeploys: int('scale-deploys', 500, 1, 5000),
+    scaleCleanupRecords: int('scale-cleanup-records', 10_000, 0, 100_000),
+    scaleCleanupConcurrency: int('scale-cleanup-concurrency', 4, 1, 200),
+    scaleCleanupItemsPerRun: int('scale-cleanup-items-per-run', 50, 1, 2000),
+    temporalAddress: address,
+    temporalNamespace: get('temporal-namespace')?.trim() || 'default',
   };
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { activityDeadline, boundedCommand, createProviderSource, resumedCheckpoint } from '../../activities/providerContext';
-import { ProviderInputError } from '../../activities/providers/contract';
+import { z } from 'zod';
+import { versionProblem } from '../../activities/providerActivities';
+import { activityDeadline, boundedCommand, createProviderSource, resumedCheckpoint, type ExtraProvider } from '../../activities/providerContext';
+import { ProviderInputError, type Provider } from '../../activities/providers/contract';
+import type { ProviderEntry } from '../../config/providers/index';
 import { createCommandRunner } from '../../activities/runner';
 import { TIMEOUTS, pull } from '../../activities/providers/docker_compose/commands';
 import type { Target } from '../../domain/target';
@@ -53,6 +56,69 @@ describe('the provider source', () => {
     await expect(source.prepare(target('bare_metal', { ssh_host: 'h', ssh_user: 'u', app_path: '/srv/a', service_manager: 'none' }))).rejects.toThrow(
       /invalid bare_metal config for shop\/prod: config\.repo/,
     );
+  });
+});
+
+describe('extra providers (an in-process double handed to one worker)', () => {
+  const deps = { run: createCommandRunner(), http: new Agent(), env: {} };
+  const target = (provider: string, config: Record<string, unknown>): Target => ({ fraise: 'shop', environment: 'prod', provider, config, retain: 5 });
+  const fake = (name: string): ExtraProvider & { built: number } => {
+    const entry: ProviderEntry = {
+      name,
+      description: 'in-process double',
+      available: true,
+      configSchema: z.object({ delay_ms: z.number().int().default(0) }),
+      pathKeys: [],
+      checkVersion: (version) => (version.startsWith('x') ? 'no version starting with x here' : null),
+      bounds: { changeSeconds: 60, readySeconds: 60 },
+      healthFromServer: false,
+    };
+    const provider: Provider<Record<string, unknown>> = {
+      name,
+      preflight: async () => ({ ok: true, checks: [] }),
+      deploy: async (_ctx, version) => ({ version, release: { version, artifact: {} } }),
+      readiness: async () => ({ state: 'ready', detail: 'up' }),
+      health: async () => ({ ok: true, detail: 'ok', source: 'none' }),
+      status: async () => ({ state: 'running', detail: 'up' }),
+      logs: async () => '',
+      rollback: async (_ctx, release) => ({ version: release.version, release }),
+      cancel: async () => ({ cancelled: false, detail: 'nothing to cancel' }),
+      prune: async () => ({ removed: [], kept: [], detail: 'nothing' }),
+      stop: async () => undefined,
+      start: async () => ({ version: 'v1', release: { version: 'v1', artifact: {} } }),
+      remove: async () => undefined,
+    };
+    const extra = {
+      entry,
+      built: 0,
+      factory: () => {
+        extra.built += 1;
+        return provider;
+      },
+    };
+    return extra;
+  };
+
+  it('is found by its name, its config parsed by its own schema, built once, and its version rule applied', async () => {
+    const noop = fake('bench_noop');
+    const source = createProviderSource(deps, { bench_noop: noop });
+    const first = await source.prepare(target('bench_noop', {}));
+    expect(first.provider.name).toBe('bench_noop');
+    expect(first.config).toEqual({ delay_ms: 0 });
+    await source.prepare(target('bench_noop', { delay_ms: 5 }));
+    expect(noop.built).toBe(1);
+    await expect(source.prepare(target('bench_noop', { delay_ms: 'soon' }))).rejects.toThrow(/invalid bench_noop config for shop\/prod: config\.delay_ms/);
+    expect(versionProblem(target('bench_noop', {}), 'x1', source.entry('bench_noop'))).toBe('no version starting with x here');
+    // The product's own providers are still there, and a worker without the extra does not know the name.
+    expect((await source.prepare(target('docker_compose', { compose_file: '/srv/c.yml', service_name: 'web' }))).provider.name).toBe('docker_compose');
+    await expect(createProviderSource(deps).prepare(target('bench_noop', {}))).rejects.toThrow(/unknown provider "bench_noop"/);
+  });
+
+  it('cannot replace a provider of the product\'s catalogue', () => {
+    const impostor = fake('docker_compose');
+    expect(() => createProviderSource(deps, { docker_compose: impostor })).toThrow(/"docker_compose": a provider of fraisier's own catalogue cannot be replaced/);
+    expect(() => createProviderSource(deps, { bench_noop: fake('other') })).toThrow(/its entry is named "other"/);
+    expect(impostor.built).toBe(0);
   });
 });
 
