@@ -40,6 +40,7 @@ const REQUIRED = [
   ...BARE_METAL,
   ...CURRENT.filter((name) => !/^(power|project)-/.test(name)).map((name) => `before-contract-v2--${name}`),
   ...BEFORE_FEWER_ACTIVITIES.map((name) => `before-fewer-activities--${name}`),
+  'before-cleanup-pool--cleanup',
 ];
 
 describe('replay of recorded histories', () => {

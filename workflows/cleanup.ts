@@ -5,7 +5,7 @@ import type { CleanupInput, CleanupItem, CleanupSummary, LockMemo } from '../dom
 import { describeTarget } from '../domain/target';
 import { changeActivities, reconcileActivities, recordActivities } from './activities';
 import { messageOf } from './failure';
-import { CONTRACT_V2 } from './patches';
+import { CLEANUP_POOL, CONTRACT_V2 } from './patches';
 import { Progress } from './progress';
 import { operationSearchAttributes } from './searchAttributes';
 
@@ -24,7 +24,7 @@ function label(item: CleanupItem): string {
 }
 
 /**
- * Finds expired ephemeral deployments and cleans them, a few targets at a time. Each target is cleaned by a
+ * Finds expired ephemeral deployments and cleans them, `concurrency` targets at a time. Each target is cleaned by a
  * child workflow that holds the target's lock, so cleanup never races a deploy: a busy target is skipped
  * and picked up by the next run. After `itemsPerRun` items it continues as new to keep its history bounded.
  */
@@ -51,10 +51,24 @@ export async function cleanup(input: CleanupInput = {}): Promise<CleanupSummary>
     progress.done('clean', `dry run: ${totals.wouldClean.length} would be cleaned`);
     return totals;
   }
-  for (let i = 0; i < items.length; i += concurrency) {
-    const batch = items.slice(i, i + concurrency);
-    await Promise.all(batch.map((item) => cleanOne(item, totals)));
-    progress.note(`${Math.min(i + concurrency, items.length)}/${items.length} handled`);
+  if (patched(CLEANUP_POOL)) {
+    // `concurrency` lanes, each taking the next item as soon as its last one ended: the slots stay busy.
+    let next = 0;
+    let handled = 0;
+    const lane = async (): Promise<void> => {
+      while (next < items.length) {
+        const item = items[next++] as CleanupItem;
+        await cleanOne(item, totals);
+        progress.note(`${++handled}/${items.length} handled`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+  } else {
+    for (let i = 0; i < items.length; i += concurrency) {
+      const batch = items.slice(i, i + concurrency);
+      await Promise.all(batch.map((item) => cleanOne(item, totals)));
+      progress.note(`${Math.min(i + concurrency, items.length)}/${items.length} handled`);
+    }
   }
   progress.done('clean', `cleaned ${totals.cleaned.length}, skipped ${totals.skipped.length}, failed ${totals.failed.length}`);
 

@@ -20,3 +20,7 @@ export const RECORD_UNEXPECTED_FAILURE = 'record-unexpected-failure';
  * (checkTarget), and recording a successful release and its result is one activity (recordSucceeded), with the
  * best-effort pruning of provider-side releases after it. */
 export const FEWER_ACTIVITIES = 'fewer-activities';
+
+/** Cleanup keeps `concurrency` targets in progress at all times (a new one starts as soon as one ends), instead of
+ * starting them batch by batch, where each batch waited for its slowest target. */
+export const CLEANUP_POOL = 'cleanup-pool';

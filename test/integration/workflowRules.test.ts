@@ -12,7 +12,7 @@ import { fraisierLogger } from '../../workers/logger';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FraisierActivities } from '../../activities/index';
 import type { ProjectActivities } from '../../activities/projects/activities';
-import type { DeployInput, OperationOutcome } from '../../domain/operations';
+import type { CleanupItem, DeployInput, OperationOutcome } from '../../domain/operations';
 import type { DeployStarted, ReleaseData } from '../../domain/release';
 import type { Target } from '../../domain/target';
 import { CANCELLED_MESSAGE } from '../../workflows/cancellation';
@@ -52,10 +52,16 @@ interface Script {
   /** probeHealth fails for good (as a provider call that kept failing would). */
   healthThrows?: boolean;
   pruneFails?: boolean;
+  /** What findExpired finds (default nothing). */
+  expired?: CleanupItem[];
+  /** removeTarget takes this long (ms) for these fraises. */
+  slowRemoval?: Record<string, number>;
 }
 
 let script: Script = {};
 const calls: Array<{ name: string; args: unknown[] }> = [];
+/** The fraises removeTarget finished, in order. */
+const removed: string[] = [];
 let client: Client;
 let worker: Worker;
 let running: Promise<void>;
@@ -110,7 +116,17 @@ function stubActivities(): Omit<FraisierActivities, keyof ProjectActivities> {
     fetchStatus: log('fetchStatus', async () => ({ state: 'running' as const, detail: 'up' })),
     stopTarget: log('stopTarget', async () => undefined),
     startTarget: log('startTarget', async (_t: Target, current: ReleaseData | null) => started(current?.version ?? 'unknown')),
-    removeTarget: log('removeTarget', async () => undefined),
+    removeTarget: log('removeTarget', async (t: Target) => {
+      const ms = script.slowRemoval?.[t.fraise];
+      if (ms) {
+        const until = Date.now() + ms;
+        while (Date.now() < until) {
+          Context.current().heartbeat();
+          await Context.current().sleep(100);
+        }
+      }
+      removed.push(t.fraise);
+    }),
     cancelOperation: log('cancelOperation', async () => ({ cancelled: true, detail: 'the queued build was cancelled' })),
     pruneProviderReleases: log('pruneProviderReleases', async () => {
       if (script.pruneFails) throw ApplicationFailure.nonRetryable('docker is away', 'ProviderInputError');
@@ -119,7 +135,7 @@ function stubActivities(): Omit<FraisierActivities, keyof ProjectActivities> {
     recordRelease: log('recordRelease', async () => undefined),
     recordResult: log('recordResult', async () => undefined),
     recordSucceeded: log('recordSucceeded', async () => undefined),
-    findExpired: log('findExpired', async () => ({ items: [], full: false })),
+    findExpired: log('findExpired', async () => ({ items: script.expired ?? [], full: false })),
     markCleaned: log('markCleaned', async () => undefined),
     reconcileRecords: log('reconcileRecords', async () => ['wf-stuck run r1: terminated']),
   };
@@ -348,6 +364,31 @@ describe('cleanup', () => {
     const summary = await client.workflow.execute(cleanup, { workflowId: `rules-cleanup-${randomUUID()}`, taskQueue, args: [{}], workflowExecutionTimeout: '1 minute' });
     expect(summary.reconciled).toEqual(['wf-stuck run r1: terminated']);
     expect(names().slice(0, 2)).toEqual(['reconcileRecords', 'findExpired']);
+  });
+
+  it('keeps every slot busy: while one target is slow, the other slots clean the rest', async () => {
+    calls.length = 0;
+    removed.length = 0;
+    const item = (fraise: string): CleanupItem => ({
+      target: { ...target, fraise, environment: 'preview' },
+      keys: [{ workflowId: `docker_compose:${fraise}:preview`, runId: `run-${fraise}` }],
+      superseded: false,
+      versions: ['p1'],
+    });
+    script = { expired: ['slow', 'a', 'b', 'c', 'd'].map(item), slowRemoval: { slow: 3_000 } };
+    try {
+      const summary = await client.workflow.execute(cleanup, {
+        workflowId: `rules-cleanup-${randomUUID()}`,
+        taskQueue,
+        args: [{ concurrency: 2 }],
+        workflowExecutionTimeout: '1 minute',
+      });
+      expect(summary.cleaned).toHaveLength(5);
+      // Batch by batch, c and d would have waited for the slow target; the second slot cleaned them meanwhile.
+      expect(removed).toEqual(['a', 'b', 'c', 'd', 'slow']);
+    } finally {
+      script = {};
+    }
   });
 
   it('a dry run reconciles nothing', async () => {
