@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Target } from '../../../domain/target';
 import { cleanup } from '../../../workflows/cleanup';
 import type { Env } from '../env';
+import { seedExpiredDeploy } from '../seed';
 import { activityMs, historyBreakdown } from '../history';
 import { heading, ms, now, printTable, stats, within } from '../report';
 
@@ -21,19 +22,7 @@ export async function benchCleanup(env: Env): Promise<void> {
       config: { compose_file: path.join(env.dir, 'docker-compose.yml'), service_name: 'preview', project_name: `${env.project}-bulk${i}`, pull: 'never' },
       retain: 5,
     };
-    const key = { workflowId: `bench-seed-${process.pid}-${i}`, runId: `seed-run-${i}` };
-    await env.workerRecords.recordStart({
-      ...key,
-      target,
-      operation: 'deploy',
-      version: `p${i}`,
-      previousVersion: null,
-      requestedBy: 'bench-seed',
-      ephemeral: true,
-      ttlSeconds: 60,
-      startedAt: new Date(startedAt - i * 1000),
-    });
-    await env.workerRecords.recordResult(key, { status: 'succeeded', url: null, error: null, logs: null, finishedAt: new Date(startedAt + 1000) });
+    await seedExpiredDeploy(env.workerRecords, `bench-seed-${process.pid}-${i}`, i, target, new Date(startedAt - i * 1000), new Date(startedAt + 1000));
   }
   const seedMs = now() - t0Seed;
 

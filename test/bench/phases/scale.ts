@@ -18,6 +18,7 @@ import { createFraisierWorker, WORKFLOWS_PATH, type WorkerTuning } from '../../.
 import { startDeployUnderLock } from '../../support/deploys';
 import { HISTORIES_DIR } from '../../support/histories';
 import type { Env } from '../env';
+import { seedExpiredDeploy } from '../seed';
 import { num, tsMs } from '../history';
 import { heading, ms, now, percentile, printTable, stats, within } from '../report';
 import { DbMeter, measured, meteredRecords, resourceRows, type RunResources } from '../scale/meters';
@@ -373,19 +374,7 @@ async function benchScaleCleanup(
   await Promise.all(
     Array.from({ length: SEED_WRITERS }, async () => {
       for (let i = next++; i < k; i = next++) {
-        const key = { workflowId: `bench-scale-seed-${process.pid}-${i}`, runId: `seed-run-${i}` };
-        await env.workerRecords.recordStart({
-          ...key,
-          target: noopTarget(fraise, `pr-${i}`),
-          operation: 'deploy',
-          version: `p${i}`,
-          previousVersion: null,
-          requestedBy: 'bench-seed',
-          ephemeral: true,
-          ttlSeconds: 60,
-          startedAt: new Date(startedAt + i),
-        });
-        await env.workerRecords.recordResult(key, { status: 'succeeded', url: null, error: null, logs: null, finishedAt: new Date(startedAt + 1000 + i) });
+        await seedExpiredDeploy(env.workerRecords, `bench-scale-seed-${process.pid}-${i}`, i, noopTarget(fraise, `pr-${i}`), new Date(startedAt + i), new Date(startedAt + 1000 + i));
       }
     }),
   );
