@@ -26,6 +26,10 @@ export interface Options {
   /** scale: a Temporal server to use instead of the dev server the bench starts (host:port); null: the dev server. */
   temporalAddress: string | null;
   temporalNamespace: string;
+  /** scale: the deploys' worker in a process of its own (its RSS read from /proc) or in the bench process. */
+  scaleWorker: 'process' | 'inline';
+  /** scale: the worker's maxCachedWorkflows; null: the phase's tuning (1000). */
+  scaleMaxCached: number | null;
 }
 
 export const USAGE = [
@@ -44,6 +48,8 @@ export const USAGE = [
   '  --scale-cleanup-records N      scale: expired ephemeral records to clean (default 10000; 0 skips)',
   '  --scale-cleanup-concurrency N  scale: the cleanup workflow\'s concurrency (default 4, the workflow\'s default)',
   '  --scale-cleanup-items-per-run N  scale: its itemsPerRun before continue-as-new (default 50, the workflow\'s default)',
+  '  --scale-worker process|inline  scale: the deploys\' worker in a process of its own, RSS from /proc (default; needs --db postgres), or in the bench process',
+  '  --scale-max-cached N  scale: the worker\'s maxCachedWorkflows (default 1000)',
   '  --temporal-address HOST:PORT   scale: use this Temporal server instead of starting a dev server (plaintext, no TLS)',
   '  --temporal-namespace NS        with --temporal-address (default "default"); our search attributes must be registered there',
 ].join('\n');
@@ -65,6 +71,8 @@ const NAMES = [
   'scale-cleanup-items-per-run',
   'temporal-address',
   'temporal-namespace',
+  'scale-worker',
+  'scale-max-cached',
 ] as const;
 
 /** The options, or `help` when --help was asked for. Throws an Error saying what is wrong (the caller exits 2). */
@@ -91,6 +99,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
   for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: unknown phase "${p}" (known: ${PHASES.join(', ')})`);
   const address = get('temporal-address')?.trim() || null;
   if (address !== null && !/^(\[[0-9a-fA-F:]+\]|[^\s:/[\]]+):\d+$/.test(address)) throw new Error(`--temporal-address must be host:port, got "${address}"`);
+  const scaleWorkerText = get('scale-worker')?.trim() || 'process';
+  if (scaleWorkerText !== 'process' && scaleWorkerText !== 'inline') throw new Error(`--scale-worker must be process or inline, got "${scaleWorkerText}"`);
+  const scaleWorker: Options['scaleWorker'] = scaleWorkerText;
   return {
     deploys: int('deploys', 10, 1, 500),
     racers: int('racers', 20, 2, 200),
@@ -108,5 +119,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): O
     scaleCleanupItemsPerRun: int('scale-cleanup-items-per-run', 50, 1, 2000),
     temporalAddress: address,
     temporalNamespace: get('temporal-namespace')?.trim() || 'default',
+    scaleWorker,
+    scaleMaxCached: get('scale-max-cached') ? int('scale-max-cached', 1_000, 0, 100_000) : null,
   };
 }

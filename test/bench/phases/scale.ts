@@ -5,8 +5,10 @@
  * expired ephemeral records (continue-as-new chain, history per run, how busy its concurrency is kept).
  * Runs on the bench's dev server, or on --temporal-address.
  */
-import { readFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
@@ -21,18 +23,23 @@ import type { Env } from '../env';
 import { seedExpiredDeploy } from '../seed';
 import { num, tsMs } from '../history';
 import { heading, ms, now, percentile, printTable, stats, within } from '../report';
-import { DbMeter, measured, meteredRecords, resourceRows, type RunResources } from '../scale/meters';
+import { cpuPercent, DbMeter, measured, meteredRecords, procMemoryMb, ProcessSampler, resourceRows, type ProcessSample, type RunResources } from '../scale/meters';
 import { noopProvider, noopTarget } from '../scale/noopProvider';
 import { ceilingChain, type CeilingActivities } from '../scale/workflows';
 
 const CEILING_WORKFLOWS_PATH = fileURLToPath(new URL('../scale/workflows.ts', import.meta.url));
+const TSX_CLI = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../scale/workerMain.ts', import.meta.url));
+/** How long the worker process is left alone after start-up before its idle RSS is read. */
+const IDLE_SETTLE_MS = 3_000;
 
 /**
  * One worker for everything, sized for hundreds of short workflows in flight on 2 cores: every running deploy stays
  * in the cache (no replays), activities are never what queues (they are I/O on the records), and workflow tasks may
  * overlap their round trips to the server. Both workers (fraisier's and the ceiling's) get exactly these settings.
  */
-const TUNING: Required<Pick<WorkerTuning, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentActivityTaskPolls'>> = {
+type Tuning = Required<Pick<WorkerTuning, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentActivityTaskPolls'>>;
+const TUNING: Tuning = {
   maxConcurrentWorkflowTaskExecutions: 100,
   maxConcurrentActivityTaskExecutions: 200,
   maxCachedWorkflows: 1_000,
@@ -73,7 +80,13 @@ export async function benchScale(env: Env): Promise<void> {
   const { opts } = env;
   const n = opts.scaleDeploys;
   const cores = os.availableParallelism();
-  heading(`6. scale: ${n} concurrent deploys with an in-process no-op provider, one worker; ceiling; RSS; history; cleanup of ${opts.scaleCleanupRecords} expired records`);
+  const inProcess = opts.scaleWorker === 'inline';
+  const tuning: Tuning = { ...TUNING, ...(opts.scaleMaxCached !== null ? { maxCachedWorkflows: opts.scaleMaxCached } : {}) };
+  const postgresUrl = env.dbUrls.get('postgres');
+  if (!inProcess && (opts.db.includes('pglite') || postgresUrl === undefined)) {
+    throw new Error('--scale-worker process needs --db postgres (the worker process writes the records to a PostgreSQL it can reach); or use --scale-worker inline');
+  }
+  heading(`6. scale: ${n} concurrent deploys with an in-process no-op provider, one worker (${inProcess ? 'in the bench process' : 'a process of its own'}); ceiling; RSS; history; cleanup of ${opts.scaleCleanupRecords} expired records`);
   console.log(`  (this machine has ${cores} cores shared with other engineers' builds: load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}; see "other processes" below each run)`);
 
   const closers: Array<() => Promise<unknown>> = [];
@@ -113,29 +126,67 @@ export async function benchScale(env: Env): Promise<void> {
     const http = new Agent();
     closers.push(() => http.close());
     const settings = temporalSettings({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, FRAISIER_TASK_QUEUE: queue });
-    const fraisier = await createFraisierWorker({
-      settings,
-      records: meteredRecords(env.workerRecords, db, { afterMarkCleaned: () => (markCleanedDone += 1) }),
-      workflowBundle: { code: fraisierBundle.code },
-      providerDeps: { run: createCommandRunner(), http, env: {} },
-      extraProviders: { [extra.entry.name]: extra },
-      tuning: TUNING,
-    });
-    const fraisierRunning = fraisier.worker.run();
-    noteMemory('fraisier worker created and running');
-    closers.push(async () => {
-      fraisier.worker.shutdown();
-      await within(60_000, 'scale worker shutdown', fraisierRunning).catch(() => undefined);
-      await fraisier.connection.close();
-    });
+    /** The deploys' worker in this process (inline mode; in process mode, for the cleanup part once the process is gone). */
+    const startInlineWorker = async (): Promise<void> => {
+      const fraisier = await createFraisierWorker({
+        settings,
+        records: meteredRecords(env.workerRecords, db, { afterMarkCleaned: () => (markCleanedDone += 1) }),
+        workflowBundle: { code: fraisierBundle.code },
+        providerDeps: { run: createCommandRunner(), http, env: {} },
+        extraProviders: { [extra.entry.name]: extra },
+        tuning,
+      });
+      const fraisierRunning = fraisier.worker.run();
+      closers.push(async () => {
+        fraisier.worker.shutdown();
+        await within(60_000, 'scale worker shutdown', fraisierRunning).catch(() => undefined);
+        await fraisier.connection.close();
+      });
+    };
+    let workerProcess: WorkerProcess | undefined;
+    const workerRss: string[][] = [];
+    const noteWorkerRss = async (stage: string): Promise<void> => {
+      const m = workerProcess ? await procMemoryMb(workerProcess.pid) : undefined;
+      if (m) workerRss.push([stage, m.rssMb.toFixed(0), m.hwmMb.toFixed(0)]);
+    };
+    if (inProcess) {
+      await startInlineWorker();
+      noteMemory('fraisier worker created and running');
+    } else {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'fraisier-scale-'));
+      closers.push(() => rm(dir, { recursive: true, force: true }));
+      const codePath = path.join(dir, 'workflow-bundle.js');
+      await writeFile(codePath, fraisierBundle.code);
+      const t0Spawn = now();
+      workerProcess = await spawnWorkerProcess({
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_NAMESPACE: namespace,
+        FRAISIER_TASK_QUEUE: queue,
+        DATABASE_URL: postgresUrl ?? '',
+        BENCH_WORKFLOW_BUNDLE: codePath,
+        BENCH_SCALE_TUNING: JSON.stringify(tuning),
+      });
+      const spawned = workerProcess;
+      closers.push(() => spawned.stop());
+      const startMs = now() - t0Spawn;
+      await noteWorkerRss(`ready (${ms(startMs)} ms after spawn)`);
+      await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+      await noteWorkerRss(`idle, ${IDLE_SETTLE_MS / 1000} s later`);
+      noteMemory('fraisier worker process started');
+    }
 
     printTable(
       ['scale setup', ''],
       [
         ['Temporal', external ? `${address} (given, namespace ${namespace})` : `bench's dev server ${address} (SQLite in memory), pid ${serverPid ?? '?'}`],
         ['records database (worker)', env.opts.db.includes('pglite') ? 'PGlite, in this process, over its socket' : 'PostgreSQL (separate process)'],
-        ['worker', `one, in this process, task queue ${queue}; the ceiling's worker on ${ceilingQueue}`],
-        ...Object.entries(TUNING).map(([k, v]) => [`  ${k}`, String(v)]),
+        [
+          'worker',
+          workerProcess
+            ? `one, a process of its own (scale/workerMain.ts, pid ${workerProcess.pid}, prebuilt bundle), task queue ${queue}; the ceiling's worker in this process, on ${ceilingQueue}`
+            : `one, in this process, task queue ${queue}; the ceiling's worker on ${ceilingQueue}`,
+        ],
+        ...Object.entries(tuning).map(([k, v]) => [`  ${k}`, String(v)]),
         ['  workflowThreadPoolSize / reuseV8Context', '1 / true (defaults)'],
         ['bundle both workflow sets', `${ms(bundleMs)} ms`],
       ],
@@ -152,6 +203,7 @@ export async function benchScale(env: Env): Promise<void> {
     const activitiesPerDeploy = countScheduledActivities({ events: (warmHistory.events ?? []) as unknown as Array<Record<string, unknown>> });
     const recorded = JSON.parse(await readFile(`${HISTORIES_DIR}deploy-succeeded.json`, 'utf8')) as HistoryEvents;
     const recordedActivities = countScheduledActivities(recorded);
+    await noteWorkerRss('after the warm-up deploy');
     console.log(`  one deploy alone (warm-up, cold worker): ${ms(warmMs)} ms end to end`);
     console.log(
       `  activities per deploy: ${activitiesPerDeploy} in the warm-up deploy's history, ${recordedActivities} in test/histories/deploy-succeeded.json (Docker Compose); the ceiling runs ${activitiesPerDeploy}`,
@@ -162,7 +214,7 @@ export async function benchScale(env: Env): Promise<void> {
     closers.push(() => ceilingConnection.close());
     const ceilingActivities: CeilingActivities = { noop: async () => 1 };
     const ceilingWorker = await Worker.create({
-      ...TUNING,
+      ...tuning,
       connection: ceilingConnection,
       namespace,
       taskQueue: ceilingQueue,
@@ -189,6 +241,10 @@ export async function benchScale(env: Env): Promise<void> {
     }
 
     // Throughput: N deploys at once on N targets (after the ceiling: the server then holds more, which can only slow the deploys).
+    await noteWorkerRss(`after the ceiling run (in the bench process), before the ${n} deploys`);
+    const sampler = workerProcess ? new ProcessSampler(workerProcess.pid, 150) : undefined;
+    await sampler?.start();
+    let workerSample: ProcessSample | undefined;
     const deployRun = await concurrentRun(n, db, serverPid, cores, async (i) => {
       const handle = await startDeployUnderLock(client, noopTarget(fraise, `t${i}`), 'v1', 'bench-scale', queue);
       return {
@@ -199,6 +255,12 @@ export async function benchScale(env: Env): Promise<void> {
       };
     });
 
+    workerSample = await sampler?.stop();
+    await noteWorkerRss(`after the ${n} deploys (last result)`);
+    if (workerProcess) {
+      await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+      await noteWorkerRss(`${IDLE_SETTLE_MS / 1000} s later`);
+    }
     noteMemory(`after ${n} deploys`);
     const deploysPerSecond = n / (deployRun.resources.wallMs / 1000);
     const ceilingPerSecond = n / (ceilingRun.resources.wallMs / 1000);
@@ -213,10 +275,29 @@ export async function benchScale(env: Env): Promise<void> {
     console.log(`  deploys/s ${deploysPerSecond.toFixed(1)}, ceiling/s ${ceilingPerSecond.toFixed(1)}, ratio ${((deploysPerSecond / ceilingPerSecond) * 100).toFixed(0)}% (goal >= 50%)`);
     console.log('  (wall: from the first start to the last result; start: the start call; end-to-end: start call to result, each workflow)');
     console.log();
-    printTable(['what each run used', 'deploys', 'ceiling'], mergeRows(resourceRows(deployRun.resources), resourceRows(ceilingRun.resources)));
+    const used = mergeRows(resourceRows(deployRun.resources), resourceRows(ceilingRun.resources)).map((row) =>
+      workerProcess && (row[0] ?? '').startsWith('records database') ? [row[0] ?? '', '- (in the worker process)', row[2] ?? ''] : row,
+    );
+    if (workerProcess) {
+      used[0] = ['bench process CPU (client; the ceiling\'s worker for the ceiling)', used[0]?.[1] ?? '', used[0]?.[2] ?? ''];
+      used.splice(1, 0, ['worker process CPU (/proc/<pid>/stat)', cpuPercent(workerSample?.cpu, cores), '- (no worker process)']);
+    }
+    printTable(['what each run used', 'deploys', 'ceiling'], used);
     console.log();
     printTable(['memory of this process, MB', 'rss', 'heapUsed', 'external', 'arrayBuffers'], memory);
-    console.log(
+    if (workerProcess && workerSample) {
+      console.log();
+      workerRss.push(
+        [`during the ${n} deploys: start of the run`, workerSample.rssStartMb.toFixed(0), ''],
+        [`during the ${n} deploys: peak (${workerSample.samples} samples, every 150 ms)`, workerSample.rssPeakMb.toFixed(0), workerSample.hwmMb.toFixed(0)],
+      );
+      printTable([`worker process (pid ${workerProcess.pid}), MB`, 'VmRSS', 'VmHWM'], workerRss);
+      const wrapper = workerProcess.wrapperPid !== undefined ? await procMemoryMb(workerProcess.wrapperPid) : undefined;
+      console.log(
+        `  worker RSS: idle ${workerRss[1]?.[1] ?? '?'} MB, peak ${workerSample.rssPeakMb.toFixed(0)} MB (VmHWM ${workerSample.hwmMb.toFixed(0)} MB) with ${n} deploys in flight (goal <= 300 MB); the worker's process alone (node + tsx's loader, no webpack: prebuilt bundle), maxCachedWorkflows ${tuning.maxCachedWorkflows}; worker CPU ${cpuPercent(workerSample.cpu, cores)} during the run`,
+      );
+      console.log(`  (not counted: the tsx cli that started it, pid ${workerProcess.wrapperPid ?? '?'}, ${wrapper ? `${wrapper.rssMb.toFixed(0)} MB` : '?'}; the ceiling ran in this process)`);
+    } else console.log(
       `  worker RSS peak with ${n} deploys in flight: ${deployRun.resources.rssPeakMb.toFixed(0)} MB (goal <= 300 MB), ${(deployRun.resources.rssPeakMb - deployRun.resources.rssStartMb).toFixed(0)} MB above the RSS before the run; RSS is the whole bench process: worker, its workflow thread, the bench's own Temporal client, ${env.opts.db.includes('pglite') ? 'PGlite (in this process)' : 'the pg pool'}, what bundling left, the bench itself`,
     );
 
@@ -242,6 +323,12 @@ export async function benchScale(env: Env): Promise<void> {
     console.log(`  history events per deploy: ${percentile(deployEvents, 100)} at most (goal <= 60)`);
 
     if (opts.scaleCleanupRecords > 0) {
+      if (workerProcess) {
+        // The cleanup counts the no-op provider's calls in this process: its worker runs here.
+        await workerProcess.stop();
+        await startInlineWorker();
+        console.log('  (cleanup below: the worker process stopped, its worker now in this process)');
+      }
       await benchScaleCleanup(env, client, queue, db, serverPid, cores, () => counters.stops - markCleanedDone, (h) => closers.push(h));
     }
   } finally {
@@ -453,4 +540,51 @@ async function benchScaleCleanup(
   console.log(`  (the chain: ${ms(chainMs)} ms over ${runs.length} runs, of which cleaning ${ms(cleanWindows)} ms; the rest is each run's reconcile + findExpired and the continue-as-new hand-over)`);
   console.log();
   printTable(['what cleanup used', ''], resourceRows(resources));
+}
+
+/** The scale phase's worker process (scale/workerMain.ts under tsx's cli, in a process group of its own). */
+interface WorkerProcess {
+  /** The worker's own process (tsx's cli runs it in a child of its own). */
+  pid: number;
+  /** tsx's cli, which started it. */
+  wrapperPid: number | undefined;
+  /** SIGTERM to its group, SIGKILL after 15 s; idempotent. */
+  stop(): Promise<void>;
+}
+
+async function spawnWorkerProcess(vars: Record<string, string>): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [TSX_CLI, WORKER_MAIN], { env: { ...process.env, ...vars }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signal('SIGTERM');
+      const killed = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 15_000))]);
+      if (killed) {
+        signal('SIGKILL');
+        await exited;
+      }
+    })());
+  const end = now() + 120_000;
+  let pid: number | undefined;
+  while (pid === undefined) {
+    const ready = /\[bench-worker\] ready pid (\d+)/.exec(out);
+    if (ready) pid = Number(ready[1]);
+    else if (child.exitCode !== null || child.signalCode !== null || now() > end) {
+      await stop();
+      throw new Error(`the scale worker process did not start: ${out.trim().slice(-2000) || '(no output)'}`);
+    } else await new Promise((r) => setTimeout(r, 100));
+  }
+  return { pid, wrapperPid: child.pid, stop };
 }

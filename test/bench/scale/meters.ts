@@ -173,3 +173,78 @@ export function resourceRows(r: RunResources): string[][] {
     ['RSS start / peak', `${r.rssStartMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)} MB`],
   ];
 }
+
+/** A process's resident set now and its peak so far (VmRSS, VmHWM of /proc/<pid>/status), MB; undefined when gone. */
+export async function procMemoryMb(pid: number): Promise<{ rssMb: number; hwmMb: number } | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a ProcessSampler saw of another process between start() and stop(). */
+export interface ProcessSample {
+  samples: number;
+  wallMs: number;
+  rssStartMb: number;
+  rssPeakMb: number;
+  rssEndMb: number;
+  /** VmHWM at stop: the kernel's own peak, since the process started. */
+  hwmMb: number;
+  /** CPU seconds per wall second, from /proc/<pid>/stat. */
+  cpu: number | undefined;
+}
+
+/** Samples another process's RSS (every `intervalMs`) and CPU from /proc, e.g. the scale phase's worker process. */
+export class ProcessSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private pending: Promise<unknown> = Promise.resolve();
+  private t0 = 0;
+  private cpu0: number | undefined;
+  private samples = 0;
+  private first = Number.NaN;
+  private peak = 0;
+  private last = Number.NaN;
+  private hwm = Number.NaN;
+
+  constructor(private readonly pid: number, private readonly intervalMs = 150) {}
+
+  private async sample(): Promise<void> {
+    const m = await procMemoryMb(this.pid);
+    if (!m) return;
+    if (this.samples === 0) this.first = m.rssMb;
+    this.samples += 1;
+    this.peak = Math.max(this.peak, m.rssMb);
+    this.last = m.rssMb;
+    this.hwm = m.hwmMb;
+  }
+
+  async start(): Promise<void> {
+    this.t0 = now();
+    this.cpu0 = await procCpuSeconds(this.pid);
+    await this.sample();
+    this.timer = setInterval(() => {
+      this.pending = this.pending.then(() => this.sample());
+    }, this.intervalMs);
+  }
+
+  async stop(): Promise<ProcessSample> {
+    clearInterval(this.timer);
+    await this.pending;
+    await this.sample();
+    const wallMs = now() - this.t0;
+    const cpu1 = await procCpuSeconds(this.pid);
+    return {
+      samples: this.samples,
+      wallMs,
+      rssStartMb: this.first,
+      rssPeakMb: this.peak,
+      rssEndMb: this.last,
+      hwmMb: this.hwm,
+      cpu: this.cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - this.cpu0) / (wallMs / 1000) : undefined,
+    };
+  }
+}
