@@ -296,6 +296,7 @@ export async function benchScale(env: Env): Promise<void> {
       console.log(
         `  worker RSS: idle ${workerRss[1]?.[1] ?? '?'} MB, peak ${workerSample.rssPeakMb.toFixed(0)} MB (VmHWM ${workerSample.hwmMb.toFixed(0)} MB) with ${n} deploys in flight (goal <= 300 MB); the worker's process alone (node + tsx's loader, no webpack: prebuilt bundle), maxCachedWorkflows ${tuning.maxCachedWorkflows}; worker CPU ${cpuPercent(workerSample.cpu, cores)} during the run`,
       );
+      console.log('  (VmHWM is the kernel\'s peak since start, updated lazily: it may trail the sampled peak by a few MB; the idle RSS right after start-up still holds start-up garbage, see "before the deploys")');
       console.log(`  (not counted: the tsx cli that started it, pid ${workerProcess.wrapperPid ?? '?'}, ${wrapper ? `${wrapper.rssMb.toFixed(0)} MB` : '?'}; the ceiling ran in this process)`);
     } else console.log(
       `  worker RSS peak with ${n} deploys in flight: ${deployRun.resources.rssPeakMb.toFixed(0)} MB (goal <= 300 MB), ${(deployRun.resources.rssPeakMb - deployRun.resources.rssStartMb).toFixed(0)} MB above the RSS before the run; RSS is the whole bench process: worker, its workflow thread, the bench's own Temporal client, ${env.opts.db.includes('pglite') ? 'PGlite (in this process)' : 'the pg pool'}, what bundling left, the bench itself`,
