@@ -75,6 +75,21 @@ function quoteShort(text: string): string {
 }
 
 /**
+ * What an HTTP answer means for a check, wherever the GET ran (the worker here, the server for bare_metal's
+ * `from: server`): ok when the status is the expected one and, with `bodyContains`, the body contains it.
+ */
+export function httpVerdict(check: HttpHealthCheck, statusCode: number, body: string): { ok: boolean; text: string } {
+  const statusOk = statusCode === check.expectedStatus;
+  const wanted = check.bodyContains;
+  if (wanted === undefined) return { ok: statusOk, text: `status ${statusCode}, expected ${check.expectedStatus}` };
+  const bodyOk = body.includes(wanted);
+  const status = statusOk ? `status ${statusCode}` : `status ${statusCode}, expected ${check.expectedStatus}`;
+  const got = body === '' ? 'got an empty body' : `got ${quoteShort(body)}`;
+  const bodyText = bodyOk ? `body contains ${quoteShort(wanted)}` : `body does not contain ${quoteShort(wanted)}, ${got}`;
+  return { ok: statusOk && bodyOk, text: `${status}, ${bodyText}` };
+}
+
+/**
  * One GET; ok when the status is the expected one and, when the check has `bodyContains`, the body (its first
  * 64 KiB) contains that text. Redirects are not followed.
  */
@@ -93,25 +108,15 @@ export async function probeHttp(check: HttpHealthCheck, options: ProbeOptions = 
       reset: true,
       headers: { 'user-agent': 'fraisier-health-probe' },
     });
-    const wanted = check.bodyContains;
-    if (wanted === undefined) {
+    let body = '';
+    if (check.bodyContains === undefined) {
       // Read (and drop) the body so the socket is released; a health body is small.
       await res.body.dump({ limit: BODY_READ_LIMIT }).catch(() => undefined);
-      const ms = Date.now() - started;
-      const ok = res.statusCode === check.expectedStatus;
-      return {
-        ok,
-        detail: `GET ${url}: status ${res.statusCode}, expected ${check.expectedStatus} (${ms} ms)`,
-      };
+    } else {
+      body = await readTextCapped(res.body, BODY_READ_LIMIT);
     }
-    const body = await readTextCapped(res.body, BODY_READ_LIMIT);
-    const ms = Date.now() - started;
-    const statusOk = res.statusCode === check.expectedStatus;
-    const bodyOk = body.includes(wanted);
-    const status = statusOk ? `status ${res.statusCode}` : `status ${res.statusCode}, expected ${check.expectedStatus}`;
-    const got = body === '' ? 'got an empty body' : `got ${quoteShort(body)}`;
-    const bodyText = bodyOk ? `body contains ${quoteShort(wanted)}` : `body does not contain ${quoteShort(wanted)}, ${got}`;
-    return { ok: statusOk && bodyOk, detail: `GET ${url}: ${status}, ${bodyText} (${ms} ms)` };
+    const verdict = httpVerdict(check, res.statusCode, body);
+    return { ok: verdict.ok, detail: `GET ${url}: ${verdict.text} (${Date.now() - started} ms)` };
   } catch (err) {
     const expected =
       check.bodyContains === undefined

@@ -235,11 +235,10 @@ describe('bare_metal over a real sshd', () => {
     expect(await body(app.port, '/healthz')).toBe('200 ok v1');
     const status = await runCli(['status', 'shop', 'wrongbody', '--config', configFile, '--json'], env);
     expect(status.stdout).toMatch(/"state": ?"unhealthy"/);
-    expect(status.stdout).toMatch(/from 127\.0\.0\.1: status 200, body does not contain \\"ok v2\\" \(got \\"ok v1\\"\)/);
+    expect(status.stdout).toMatch(/from 127\.0\.0\.1: status 200, body does not contain \\"ok v2\\", got \\"ok v1\\"/);
   });
 
   it('refuses before changing anything: a key the server refuses, an unknown host key, an unwritable app_path (exit 2)', async () => {
-    const logins = await sshd.acceptedLogins();
     const badkey = await runCli(['deploy', 'shop', 'badkey', '--version', 'v1', '--config', configFile], env);
     expect(badkey.code).toBe(EXIT.badInput);
     expect(badkey.stdout + badkey.stderr).toMatch(new RegExp(`could not log in to ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} with the key ${sshd.otherKeyPath.replace(/[.]/g, '\\.')}`));
@@ -255,7 +254,6 @@ describe('bare_metal over a real sshd', () => {
       expect(ro.stdout + ro.stderr).toMatch(new RegExp(`${path.join(root, 'root-owned')} is not writable by ${sshd.user}`));
       expect(existsSync(path.join(root, 'root-owned', 'app'))).toBe(false);
     }
-    expect(await sshd.acceptedLogins()).toBeGreaterThanOrEqual(logins);
 
     const accept = await runCli(['provider-test', 'shop', 'acceptnew', '--config', configFile], env);
     expect(accept.code, accept.stdout + accept.stderr).toBe(EXIT.ok);

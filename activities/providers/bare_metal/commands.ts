@@ -179,7 +179,7 @@ git rev-parse HEAD`,
   );
 }
 
-/** Runs a configured command (install, build) in `dir`. */
+/** Runs a configured command (install, build, a service command) in `dir`. */
 export function runIn(dir: string, argv: readonly string[], what: string, timeoutMs: number): RemoteCommand {
   if (argv.length === 0) throw new Error(`refusing to run an empty ${what} command`);
   return script('cd "$1" && shift && exec "$@"', [appPath(dir), ...argv], what, timeoutMs);

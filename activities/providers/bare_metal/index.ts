@@ -10,7 +10,7 @@ import { findProvider } from '../../../config/providers/index';
 import { validateVersion } from '../../../domain/names';
 import type { DeployStarted, HealthReport, ReleaseData, ServiceStatus } from '../../../domain/release';
 import type { HealthCheckConfig } from '../../../domain/target';
-import { httpCheckUrl, probeHealth } from '../../health/index';
+import { httpCheckUrl, httpVerdict, probeHealth } from '../../health/index';
 import { ProviderInputError, type Provider, type ProviderContext, type ProviderDeps } from '../contract';
 import * as cmd from './commands';
 import type { RemoteCommand, SshSettings } from './commands';
@@ -138,16 +138,8 @@ export function createBareMetalProvider(deps: ProviderDeps): Provider<BareMetalC
       const r = await s.run(cmd.httpProbeFromServer(url, budget));
       if (r.exitCode !== 0) return { ok: false, source: 'http', detail: `GET ${url} from ${s.ssh.host}: ${outputTail(r, 200)} (curl exit ${r.exitCode})` };
       const nl = r.stdout.lastIndexOf('\n');
-      const status = Number(r.stdout.slice(nl + 1).trim());
-      const body = nl < 0 ? '' : r.stdout.slice(0, nl);
-      const statusOk = status === hc.expectedStatus;
-      const bodyOk = hc.bodyContains === undefined || body.includes(hc.bodyContains);
-      const why = !statusOk
-        ? `status ${status}, expected ${hc.expectedStatus}`
-        : bodyOk
-          ? `status ${status}${hc.bodyContains === undefined ? '' : `, body contains ${JSON.stringify(hc.bodyContains)}`}`
-          : `status ${status}, body does not contain ${JSON.stringify(hc.bodyContains)} (got ${JSON.stringify(body.slice(0, 100))})`;
-      return { ok: statusOk && bodyOk, source: 'http', detail: `GET ${url} from ${s.ssh.host}: ${why}` };
+      const verdict = httpVerdict(hc, Number(r.stdout.slice(nl + 1).trim()), nl < 0 ? '' : r.stdout.slice(0, nl));
+      return { ok: verdict.ok, source: 'http', detail: `GET ${url} from ${s.ssh.host}: ${verdict.text}` };
     }
     const r = await s.run(cmd.tcpProbeFromServer(hc.host, hc.port, budget));
     return r.exitCode === 0

@@ -3,7 +3,7 @@
  * none. Each builder returns the remote argv; sudo (`sudo -n`, never a password prompt) wraps them when configured.
  */
 import type { BareMetalCommandSet, BareMetalConfig } from '../../../config/providers/bare_metal';
-import { TIMEOUTS, type RemoteCommand } from './commands';
+import { runIn, TIMEOUTS, type RemoteCommand } from './commands';
 
 export type ServiceManager =
   | { kind: 'systemd'; unit: string; sudo: boolean }
@@ -33,7 +33,7 @@ const sudo = (on: boolean, argv: readonly string[]): string[] => (on ? ['sudo', 
 
 /** A configured command, run in app_path. */
 function inAppPath(m: Extract<ServiceManager, { kind: 'commands' }>, argv: readonly string[], what: string, timeoutMs: number): RemoteCommand {
-  return { argv: ['sh', '-c', 'cd "$1" && shift && exec "$@"', 'fraisier', m.appPath, ...sudo(m.sudo, argv)], what, timeoutMs };
+  return runIn(m.appPath, sudo(m.sudo, argv), what, timeoutMs);
 }
 
 /** `systemctl <action> -- <unit>` (waits for the job), or the command set's; a set without restart stops then starts. */
